@@ -1,0 +1,201 @@
+/**
+ * The single transport choke point of the SDK: every platform call goes through `ApiClient`.
+ *
+ * It resolves base URLs (API URL, each cluster's service URLs), adds `Authorization: Bearer`,
+ * the user agent and tracing headers neuro-sdk 23.2 sends, maps error answers to typed errors,
+ * retries idempotent requests on transient failures, decodes JSON with Schema, streams NDJSON and
+ * bytes with constant memory, and opens authenticated websockets.
+ *
+ * @since 1.0.0
+ */
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type { ClusterService } from "./Endpoints.js"
+import type { ApiError, ConfigError } from "./Errors.js"
+import * as internal from "./internal/apiClient.js"
+import type { WebSocketConnection } from "./WebSocket.js"
+
+/**
+ * @since 1.0.0
+ * @category tags
+ */
+export class ApiClient extends Context.Tag("@neuro-sdk/core/ApiClient")<ApiClient, ApiClient.Service>() {}
+
+/**
+ * Retry policy for idempotent requests.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface RetryPolicy {
+  /** Retries after the first attempt (so `times + 1` attempts at most). Default 4. */
+  readonly times: number
+  /** Delay before the first retry; doubled each time (`factor`). Default 200 ms. */
+  readonly baseDelay: Duration.DurationInput
+  /** Growth of the delay per retry. Default 2. */
+  readonly factor: number
+  /** Upper bound of one delay (also caps `Retry-After`). Default 10 s. */
+  readonly maxDelay: Duration.DurationInput
+  /** Randomise each delay within [50%, 150%]. Default true. */
+  readonly jitter: boolean
+}
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface Options {
+  /** Retry policy of idempotent requests; `false` disables retries. */
+  readonly retry?: Partial<RetryPolicy> | false | undefined
+  /**
+   * Longest wait for the response headers and for each chunk of a body (neuro-sdk: 60 s
+   * `sock_read`). `null` disables it.
+   */
+  readonly timeout?: Duration.DurationInput | null | undefined
+  /** Trace id shared by all requests; by default each request gets a fresh one (neuro-sdk's default). */
+  readonly traceId?: string | undefined
+  /** `sampled` part of `sentry-trace` (`true` → `1`, `false` → `0`, unset → empty). */
+  readonly traceSampled?: boolean | undefined
+  /** Value of `User-Agent`. */
+  readonly userAgent?: string | undefined
+}
+
+/**
+ * Per-request options.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface RequestOptions {
+  /**
+   * Whether the request may be sent again after a transient failure. Defaults to true for GET,
+   * HEAD, PUT, DELETE and OPTIONS. Requests with streamed bodies are never retried.
+   */
+  readonly idempotent?: boolean | undefined
+  /** Override the client's timeout for this request (`null` disables it). */
+  readonly timeout?: Duration.DurationInput | null | undefined
+  /** Send `Authorization` (default true). */
+  readonly auth?: boolean | undefined
+}
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface NdjsonOptions extends RequestOptions {
+  /**
+   * Key of the list inside the JSON document a server sends when it does not stream
+   * (e.g. `"jobs"`); without it the document must itself be an array.
+   */
+  readonly listKey?: string | undefined
+}
+
+/**
+ * @since 1.0.0
+ */
+export declare namespace ApiClient {
+  /**
+   * @since 1.0.0
+   * @category models
+   */
+  export interface Service {
+    /** The API URL (`{api_url}`). */
+    readonly apiUrl: URL
+    /** `{api_url}/<segments...>`, each segment percent-encoded. */
+    readonly api: (...segments: ReadonlyArray<string>) => URL
+    /** Base URL of a cluster service (current cluster unless named), plus path segments. */
+    readonly service: (
+      service: ClusterService,
+      options?: { readonly clusterName?: string | undefined },
+      ...segments: ReadonlyArray<string>
+    ) => Effect.Effect<URL, ConfigError>
+    /** Send a request; status >= 400 fails with the mapped error (after retries, when allowed). */
+    readonly execute: (
+      request: HttpClientRequest.HttpClientRequest,
+      options?: RequestOptions
+    ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ApiError>
+    /** Send a request and decode its JSON body. */
+    readonly json: <A, I>(
+      request: HttpClientRequest.HttpClientRequest,
+      schema: Schema.Schema<A, I>,
+      options?: RequestOptions
+    ) => Effect.Effect<A, ApiError>
+    /** Send a request and discard the body. */
+    readonly discard: (request: HttpClientRequest.HttpClientRequest, options?: RequestOptions) => Effect.Effect<void, ApiError>
+    /**
+     * A streamed listing: NDJSON read line by line with constant memory (`{"error": ...}` lines
+     * fail the stream with a typed error), or the whole JSON document when the server does not stream.
+     */
+    readonly ndjson: <A, I>(
+      request: HttpClientRequest.HttpClientRequest,
+      schema: Schema.Schema<A, I>,
+      options?: NdjsonOptions
+    ) => Stream.Stream<A, ApiError>
+    /** The response body as a byte stream. */
+    readonly bytes: (request: HttpClientRequest.HttpClientRequest, options?: RequestOptions) => Stream.Stream<Uint8Array, ApiError>
+    /** An authenticated websocket; handshake refusals are mapped like HTTP errors (`X-Error` first). */
+    readonly websocket: (
+      url: URL,
+      options?: { readonly protocols?: ReadonlyArray<string> | undefined; readonly auth?: boolean | undefined }
+    ) => Effect.Effect<WebSocketConnection, ApiError, Scope.Scope>
+  }
+}
+
+/**
+ * The default retry policy.
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const defaultRetryPolicy: RetryPolicy = internal.defaultRetryPolicy
+
+/**
+ * Build an `ApiClient` over `HttpClient`, `AuthToken`, `Endpoints` and `WebSocketDialer`.
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const make: (options?: Options) => Effect.Effect<
+  ApiClient.Service,
+  never,
+  internal.Requirements
+> = internal.make
+
+/**
+ * @since 1.0.0
+ * @category layers
+ */
+export const layer = (options?: Options): Layer.Layer<ApiClient, never, internal.Requirements> =>
+  Layer.effect(ApiClient, internal.make(options))
+
+/**
+ * `url` with path segments appended the way neuro-sdk (yarl) does it: each segment
+ * percent-encoded, no doubled `/` when the base ends with one, query and fragment dropped.
+ *
+ * @since 1.0.0
+ * @category utils
+ */
+export const appendPath: (url: URL | string, ...segments: ReadonlyArray<string>) => URL = internal.appendPath
+
+/**
+ * The user agent the SDK sends.
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const USER_AGENT: string = internal.USER_AGENT
+
+/**
+ * Requirements of `ApiClient.make`.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export type Requirements = internal.Requirements

@@ -1,0 +1,448 @@
+/**
+ * What the platform tells about itself: `GET {api_url}/config` (auth settings, clusters with their
+ * service URLs and resource presets), decoded from the exact wire JSON of neuro-sdk 23.2.
+ *
+ * @since 1.0.0
+ */
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+
+/**
+ * A resource preset of a cluster (`cpu-small`, `gpu-t4`, ...).
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export class Preset extends Schema.Class<Preset>("@neuro-sdk/core/Preset")({
+  name: Schema.String,
+  /** Decimal text, e.g. `"1.5"`; `"0"` when the server did not say. */
+  creditsPerHour: Schema.String,
+  cpu: Schema.Number,
+  /** Memory in bytes. */
+  memory: Schema.Number,
+  schedulerEnabled: Schema.Boolean,
+  preemptibleNode: Schema.Boolean,
+  gpu: Schema.optional(Schema.Number),
+  gpuModel: Schema.optional(Schema.String),
+  tpuType: Schema.optional(Schema.String),
+  tpuSoftwareVersion: Schema.optional(Schema.String)
+}) {
+  /** Memory in MiB (rounded down), as neuro-sdk's `memory_mb`. */
+  get memoryMb(): number {
+    return Math.floor(this.memory / 2 ** 20)
+  }
+}
+
+/**
+ * A cluster the user may run in, with its service URLs and presets (in server order).
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export class Cluster extends Schema.Class<Cluster>("@neuro-sdk/core/Cluster")({
+  name: Schema.String,
+  /** Orgs of the user in this cluster, `null` meaning "no org"; the first one is the default. */
+  orgs: Schema.Array(Schema.NullOr(Schema.String)),
+  registryUrl: Schema.String,
+  storageUrl: Schema.String,
+  usersUrl: Schema.String,
+  monitoringUrl: Schema.String,
+  secretsUrl: Schema.String,
+  disksUrl: Schema.String,
+  bucketsUrl: Schema.String,
+  presets: Schema.Array(Preset)
+}) {
+  /** Presets by name, in server order. */
+  get presetsByName(): ReadonlyMap<string, Preset> {
+    return new Map(this.presets.map((p) => [p.name, p]))
+  }
+}
+
+/**
+ * OAuth settings of the platform.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export class AuthConfig extends Schema.Class<AuthConfig>("@neuro-sdk/core/AuthConfig")({
+  authUrl: Schema.String,
+  tokenUrl: Schema.String,
+  logoutUrl: Schema.String,
+  clientId: Schema.String,
+  audience: Schema.String,
+  headlessCallbackUrl: Schema.String,
+  successRedirectUrl: Schema.optional(Schema.String),
+  callbackUrls: Schema.Array(Schema.String)
+}) {}
+
+/**
+ * The answer of `GET {api_url}/config`.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export class ServerConfig extends Schema.Class<ServerConfig>("@neuro-sdk/core/ServerConfig")({
+  auth: AuthConfig,
+  adminUrl: Schema.optional(Schema.String),
+  authorized: Schema.Boolean,
+  clusters: Schema.Array(Cluster)
+}) {}
+
+/**
+ * Callback URLs neuro-sdk uses when the server sends none.
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const DEFAULT_CALLBACK_URLS: ReadonlyArray<string> = [
+  "http://127.0.0.1:54540",
+  "http://127.0.0.1:54541",
+  "http://127.0.0.1:54542"
+]
+
+// ---------------------------------------------------------------------------------------------
+// wire forms
+// ---------------------------------------------------------------------------------------------
+
+const optionalNullable = <S extends Schema.Schema.Any>(s: S) => Schema.optionalWith(s, { nullable: true })
+
+/**
+ * A preset as `/config` sends it.
+ *
+ * @since 1.0.0
+ * @category wire
+ */
+export const PresetWire = Schema.Struct({
+  name: Schema.String,
+  cpu: Schema.Number,
+  memory: Schema.Number,
+  credits_per_hour: Schema.optional(Schema.Union(Schema.String, Schema.Number)),
+  gpu: optionalNullable(Schema.Number),
+  gpu_model: optionalNullable(Schema.String),
+  scheduler_enabled: optionalNullable(Schema.Boolean),
+  preemptible_node: optionalNullable(Schema.Boolean),
+  tpu: optionalNullable(Schema.Struct({ type: Schema.String, software_version: Schema.String }))
+})
+
+/**
+ * `Preset` decoded from (and encoded to) the `/config` form.
+ *
+ * @since 1.0.0
+ * @category wire
+ */
+export const PresetFromServer: Schema.Schema<Preset, typeof PresetWire.Encoded> = Schema.transform(
+  PresetWire,
+  Schema.typeSchema(Preset),
+  {
+    strict: true,
+    decode: (w) =>
+      new Preset({
+        name: w.name,
+        creditsPerHour: w.credits_per_hour === undefined ? "0" : String(w.credits_per_hour),
+        cpu: w.cpu,
+        memory: w.memory,
+        schedulerEnabled: w.scheduler_enabled ?? false,
+        preemptibleNode: w.preemptible_node ?? false,
+        ...(w.gpu !== undefined ? { gpu: w.gpu } : {}),
+        ...(w.gpu_model !== undefined ? { gpuModel: w.gpu_model } : {}),
+        ...(w.tpu !== undefined ? { tpuType: w.tpu.type, tpuSoftwareVersion: w.tpu.software_version } : {})
+      }),
+    encode: (p) => ({
+      name: p.name,
+      credits_per_hour: p.creditsPerHour,
+      cpu: p.cpu,
+      memory: p.memory,
+      scheduler_enabled: p.schedulerEnabled,
+      preemptible_node: p.preemptibleNode,
+      ...(p.gpu !== undefined ? { gpu: p.gpu } : {}),
+      ...(p.gpuModel !== undefined ? { gpu_model: p.gpuModel } : {}),
+      ...(p.tpuType !== undefined && p.tpuSoftwareVersion !== undefined
+        ? { tpu: { type: p.tpuType, software_version: p.tpuSoftwareVersion } }
+        : {})
+    })
+  }
+)
+
+const clusterUrlFields = {
+  registry_url: Schema.String,
+  storage_url: Schema.String,
+  users_url: Schema.String,
+  monitoring_url: Schema.String,
+  secrets_url: Schema.String,
+  disks_url: Schema.String,
+  buckets_url: Schema.String
+}
+
+const clusterFrom = (w: {
+  readonly name: string
+  readonly orgs?: ReadonlyArray<string | null> | undefined
+  readonly registry_url: string
+  readonly storage_url: string
+  readonly users_url: string
+  readonly monitoring_url: string
+  readonly secrets_url: string
+  readonly disks_url: string
+  readonly buckets_url: string
+}, presets: ReadonlyArray<Preset>) =>
+  new Cluster({
+    name: w.name,
+    orgs: w.orgs ?? [null],
+    registryUrl: w.registry_url,
+    storageUrl: w.storage_url,
+    usersUrl: w.users_url,
+    monitoringUrl: w.monitoring_url,
+    secretsUrl: w.secrets_url,
+    disksUrl: w.disks_url,
+    bucketsUrl: w.buckets_url,
+    presets
+  })
+
+const clusterUrlsTo = (c: Cluster) => ({
+  name: c.name,
+  orgs: c.orgs,
+  registry_url: c.registryUrl,
+  storage_url: c.storageUrl,
+  users_url: c.usersUrl,
+  monitoring_url: c.monitoringUrl,
+  secrets_url: c.secretsUrl,
+  disks_url: c.disksUrl,
+  buckets_url: c.bucketsUrl
+})
+
+/**
+ * A cluster as `/config` sends it.
+ *
+ * @since 1.0.0
+ * @category wire
+ */
+export const ClusterWire = Schema.Struct({
+  name: Schema.String,
+  orgs: optionalNullable(Schema.Array(Schema.NullOr(Schema.String))),
+  ...clusterUrlFields,
+  resource_presets: Schema.Array(PresetFromServer)
+})
+
+/**
+ * `Cluster` decoded from (and encoded to) the `/config` form.
+ *
+ * @since 1.0.0
+ * @category wire
+ */
+export const ClusterFromServer: Schema.Schema<Cluster, typeof ClusterWire.Encoded> = Schema.transform(
+  ClusterWire,
+  Schema.typeSchema(Cluster),
+  {
+    strict: true,
+    decode: (w) => clusterFrom(w, w.resource_presets),
+    encode: (c) => ({ ...clusterUrlsTo(c), resource_presets: c.presets })
+  }
+)
+
+/**
+ * The `/config` answer as sent on the wire.
+ *
+ * @since 1.0.0
+ * @category wire
+ */
+export const ServerConfigWire = Schema.Struct({
+  auth_url: Schema.String,
+  token_url: Schema.String,
+  logout_url: Schema.String,
+  client_id: Schema.String,
+  audience: Schema.String,
+  headless_callback_url: Schema.String,
+  callback_urls: optionalNullable(Schema.Array(Schema.String)),
+  success_redirect_url: optionalNullable(Schema.String),
+  admin_url: optionalNullable(Schema.String),
+  authorized: optionalNullable(Schema.Boolean),
+  clusters: optionalNullable(Schema.Array(ClusterFromServer))
+})
+
+/**
+ * `ServerConfig` decoded from (and encoded to) the exact `/config` JSON.
+ *
+ * @since 1.0.0
+ * @category wire
+ */
+export const ServerConfigFromServer: Schema.Schema<ServerConfig, typeof ServerConfigWire.Encoded> = Schema.transform(
+  ServerConfigWire,
+  Schema.typeSchema(ServerConfig),
+  {
+    strict: true,
+    decode: (w) =>
+      new ServerConfig({
+        auth: new AuthConfig({
+          authUrl: w.auth_url,
+          tokenUrl: w.token_url,
+          logoutUrl: w.logout_url,
+          clientId: w.client_id,
+          audience: w.audience,
+          headlessCallbackUrl: w.headless_callback_url,
+          ...(w.success_redirect_url ? { successRedirectUrl: w.success_redirect_url } : {}),
+          callbackUrls: w.callback_urls ?? DEFAULT_CALLBACK_URLS
+        }),
+        ...(w.admin_url ? { adminUrl: w.admin_url } : {}),
+        authorized: w.authorized ?? false,
+        clusters: w.clusters ?? []
+      }),
+    encode: (c) => ({
+      auth_url: c.auth.authUrl,
+      token_url: c.auth.tokenUrl,
+      logout_url: c.auth.logoutUrl,
+      client_id: c.auth.clientId,
+      audience: c.auth.audience,
+      headless_callback_url: c.auth.headlessCallbackUrl,
+      callback_urls: c.auth.callbackUrls,
+      ...(c.auth.successRedirectUrl !== undefined ? { success_redirect_url: c.auth.successRedirectUrl } : {}),
+      ...(c.adminUrl !== undefined ? { admin_url: c.adminUrl } : {}),
+      authorized: c.authorized,
+      ...(c.clusters.length > 0 ? { clusters: c.clusters } : {})
+    })
+  }
+)
+
+// ---------------------------------------------------------------------------------------------
+// config-database forms (the JSON neuro-sdk stores in `main.clusters` / `main.auth_config`)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A preset as stored in the config database (`presets` entry of `main.clusters`).
+ *
+ * @since 1.0.0
+ * @category config database
+ */
+export const PresetStored = Schema.Struct({
+  name: Schema.String,
+  credits_per_hour: Schema.String,
+  cpu: Schema.Number,
+  memory: Schema.Number,
+  gpu: Schema.optional(Schema.NullOr(Schema.Number)),
+  gpu_model: Schema.optional(Schema.NullOr(Schema.String)),
+  tpu_type: Schema.optional(Schema.NullOr(Schema.String)),
+  tpu_software_version: Schema.optional(Schema.NullOr(Schema.String)),
+  scheduler_enabled: Schema.optional(Schema.NullOr(Schema.Boolean)),
+  preemptible_node: Schema.optional(Schema.NullOr(Schema.Boolean))
+})
+
+/**
+ * `Preset` decoded from the config-database form; encodes with every key, in neuro-sdk's order.
+ *
+ * @since 1.0.0
+ * @category config database
+ */
+export const PresetFromStore: Schema.Schema<Preset, typeof PresetStored.Encoded> = Schema.transform(
+  PresetStored,
+  Schema.typeSchema(Preset),
+  {
+    strict: true,
+    decode: (w) =>
+      new Preset({
+        name: w.name,
+        creditsPerHour: w.credits_per_hour,
+        cpu: w.cpu,
+        memory: w.memory,
+        schedulerEnabled: w.scheduler_enabled ?? false,
+        preemptibleNode: w.preemptible_node ?? false,
+        ...(w.gpu != null ? { gpu: w.gpu } : {}),
+        ...(w.gpu_model != null ? { gpuModel: w.gpu_model } : {}),
+        ...(w.tpu_type != null ? { tpuType: w.tpu_type } : {}),
+        ...(w.tpu_software_version != null ? { tpuSoftwareVersion: w.tpu_software_version } : {})
+      }),
+    encode: (p) => ({
+      name: p.name,
+      credits_per_hour: p.creditsPerHour,
+      cpu: p.cpu,
+      memory: p.memory,
+      gpu: p.gpu ?? null,
+      gpu_model: p.gpuModel ?? null,
+      tpu_type: p.tpuType ?? null,
+      tpu_software_version: p.tpuSoftwareVersion ?? null,
+      scheduler_enabled: p.schedulerEnabled,
+      preemptible_node: p.preemptibleNode
+    })
+  }
+)
+
+/**
+ * A cluster as stored in the config database (`main.clusters` entry).
+ *
+ * @since 1.0.0
+ * @category config database
+ */
+export const ClusterStored = Schema.Struct({
+  name: Schema.String,
+  orgs: optionalNullable(Schema.Array(Schema.NullOr(Schema.String))),
+  ...clusterUrlFields,
+  presets: optionalNullable(Schema.Array(PresetFromStore))
+})
+
+/**
+ * `Cluster` decoded from the config-database form.
+ *
+ * @since 1.0.0
+ * @category config database
+ */
+export const ClusterFromStore: Schema.Schema<Cluster, typeof ClusterStored.Encoded> = Schema.transform(
+  ClusterStored,
+  Schema.typeSchema(Cluster),
+  {
+    strict: true,
+    decode: (w) => clusterFrom(w, w.presets ?? []),
+    encode: (c) => ({ ...clusterUrlsTo(c), presets: c.presets })
+  }
+)
+
+/**
+ * `main.auth_config` of the config database.
+ *
+ * @since 1.0.0
+ * @category config database
+ */
+export const AuthConfigStored = Schema.Struct({
+  auth_url: Schema.String,
+  token_url: Schema.String,
+  logout_url: Schema.String,
+  client_id: Schema.String,
+  audience: Schema.String,
+  headless_callback_url: Schema.String,
+  success_redirect_url: Schema.optional(Schema.NullOr(Schema.String)),
+  callback_urls: optionalNullable(Schema.Array(Schema.String))
+})
+
+/**
+ * `AuthConfig` decoded from the config-database form; encodes every key in neuro-sdk's order.
+ *
+ * @since 1.0.0
+ * @category config database
+ */
+export const AuthConfigFromStore: Schema.Schema<AuthConfig, typeof AuthConfigStored.Encoded> = Schema.transform(
+  AuthConfigStored,
+  Schema.typeSchema(AuthConfig),
+  {
+    strict: true,
+    decode: (w) =>
+      new AuthConfig({
+        authUrl: w.auth_url,
+        tokenUrl: w.token_url,
+        logoutUrl: w.logout_url,
+        clientId: w.client_id,
+        audience: w.audience,
+        headlessCallbackUrl: w.headless_callback_url,
+        ...Option.match(Option.fromNullable(w.success_redirect_url || undefined), {
+          onNone: () => ({}),
+          onSome: (u) => ({ successRedirectUrl: u })
+        }),
+        callbackUrls: w.callback_urls ?? []
+      }),
+    encode: (a) => ({
+      auth_url: a.authUrl,
+      token_url: a.tokenUrl,
+      logout_url: a.logoutUrl,
+      client_id: a.clientId,
+      audience: a.audience,
+      headless_callback_url: a.headlessCallbackUrl,
+      success_redirect_url: a.successRedirectUrl ?? null,
+      callback_urls: a.callbackUrls
+    })
+  }
+)

@@ -1,0 +1,362 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type * as ApiClientModule from "../ApiClient.js"
+import { AuthToken } from "../AuthToken.js"
+import { Endpoints, serviceUrl } from "../Endpoints.js"
+import * as Errors from "../Errors.js"
+import { WebSocketDialer } from "../WebSocket.js"
+
+/** @internal */
+export type Requirements = HttpClient.HttpClient | AuthToken | Endpoints | WebSocketDialer
+
+/** @internal */
+export const SDK_VERSION = "0.1.0"
+
+/** @internal */
+export const PROTOCOL_VERSION = "23.2.0"
+
+const platformName = (): string => {
+  const p: unknown = (globalThis as { readonly process?: { readonly platform?: unknown } }).process?.platform
+  return typeof p === "string" ? p : "browser"
+}
+
+/** @internal */
+export const USER_AGENT = `NeuroCLI/${PROTOCOL_VERSION} (${platformName()}) neuro-sdk-ts/${SDK_VERSION}`
+
+/** @internal */
+export const defaultRetryPolicy: ApiClientModule.RetryPolicy = {
+  times: 4,
+  baseDelay: Duration.millis(200),
+  factor: 2,
+  maxDelay: Duration.seconds(10),
+  jitter: true
+}
+
+const DEFAULT_TIMEOUT = Duration.seconds(60)
+
+/** @internal */
+export const appendPath = (url: URL | string, ...segments: ReadonlyArray<string>): URL => {
+  const out = new URL(url)
+  out.search = ""
+  out.hash = ""
+  if (segments.length === 0) return out
+  let path = out.pathname
+  if (path.endsWith("/")) path = path.slice(0, -1)
+  for (const s of segments) path += "/" + encodeSegment(s)
+  out.pathname = path
+  return out
+}
+
+// yarl keeps RFC 3986 pchar characters unescaped: unreserved, sub-delims, ":" and "@"
+const encodeSegment = (segment: string): string =>
+  encodeURIComponent(segment).replace(/%(2[146789ABC]|3[ABD]|40|24|26)/gi, (m) => decodeURIComponent(m))
+
+const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
+
+const randomBytes = (n: number): Uint8Array => {
+  const out = new Uint8Array(n)
+  globalThis.crypto.getRandomValues(out)
+  return out
+}
+
+/** @internal */
+export const makeTraceId = (nowMillis: number): string =>
+  Math.floor(nowMillis / 1000).toString(16).padStart(8, "0").slice(-8) + hex(randomBytes(12))
+
+/** @internal */
+export const makeSpanId = (): string => hex(randomBytes(8))
+
+const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
+const RETRY_STATUSES = new Set([429, 502, 503, 504])
+
+const contextOf = (request: HttpClientRequest.HttpClientRequest): Errors.ErrorContext => ({
+  method: request.method,
+  url: request.url
+})
+
+const fromHttpClientError = (error: HttpClientError.HttpClientError): Errors.NetworkError | Errors.MalformedResponse => {
+  if (error._tag === "RequestError") {
+    return new Errors.NetworkError({
+      reason: "Transport",
+      description: error.description ?? describeCause(error.cause) ?? error.reason,
+      method: error.request.method,
+      url: error.request.url
+    })
+  }
+  if (error.reason === "Decode" && isTransportCause(error.cause)) {
+    return new Errors.NetworkError({
+      reason: "Transport",
+      description: describeCause(error.cause) ?? "the connection broke while reading the answer",
+      method: error.request.method,
+      url: error.request.url
+    })
+  }
+  return new Errors.MalformedResponse({
+    description: error.description ?? describeCause(error.cause) ?? error.reason,
+    status: error.response.status,
+    method: error.request.method,
+    url: error.request.url
+  })
+}
+
+const isTransportCause = (cause: unknown): boolean => {
+  const code = Predicate.hasProperty(cause, "code") ? cause.code : undefined
+  const name = Predicate.hasProperty(cause, "name") ? cause.name : undefined
+  return (typeof code === "string" && /^(ECONN|EPIPE|ETIMEDOUT|UND_ERR|ERR_STREAM_PREMATURE_CLOSE)/.test(code)) ||
+    name === "AbortError" ||
+    (Predicate.hasProperty(cause, "message") && typeof cause.message === "string" &&
+      /aborted|socket hang up|terminated|premature/i.test(cause.message))
+}
+
+const describeCause = (cause: unknown): string | undefined => {
+  if (cause instanceof Error) {
+    const code = Predicate.hasProperty(cause, "code") && typeof cause.code === "string" ? ` (${cause.code})` : ""
+    return cause.message + code
+  }
+  if (typeof cause === "string") return cause
+  return undefined
+}
+
+const malformed = (request: HttpClientRequest.HttpClientRequest, status: number, description: string, cause?: unknown) =>
+  new Errors.MalformedResponse({
+    description,
+    status,
+    method: request.method,
+    url: request.url,
+    ...(cause === undefined ? {} : { cause })
+  })
+
+const parseRetryAfter = (value: string | undefined, nowMillis: number): Option.Option<Duration.Duration> => {
+  if (value === undefined) return Option.none()
+  const seconds = Number(value)
+  if (value.trim() !== "" && Number.isFinite(seconds) && seconds >= 0) return Option.some(Duration.seconds(seconds))
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? Option.none() : Option.some(Duration.millis(Math.max(0, date - nowMillis)))
+}
+
+const resolveTimeout = (value: Duration.DurationInput | null | undefined, fallback: Duration.Duration | null) =>
+  value === undefined ? fallback : value === null ? null : Duration.decode(value)
+
+/** @internal */
+export const make = Effect.fnUntraced(function*(
+  options: ApiClientModule.Options = {}
+): Effect.fn.Return<ApiClientModule.ApiClient.Service, never, Requirements> {
+  const http = yield* HttpClient.HttpClient
+  const auth = yield* AuthToken
+  const endpoints = yield* Endpoints
+  const dialer = yield* WebSocketDialer
+  const retryPolicy: ApiClientModule.RetryPolicy | undefined = options.retry === false
+    ? undefined
+    : { ...defaultRetryPolicy, ...options.retry }
+  const clientTimeout = resolveTimeout(options.timeout, DEFAULT_TIMEOUT)
+  const userAgent = options.userAgent ?? USER_AGENT
+  const sampled = options.traceSampled === undefined ? "" : options.traceSampled ? "1" : "0"
+
+  const prepare = (request: HttpClientRequest.HttpClientRequest, withAuth: boolean) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const traceId = options.traceId ?? makeTraceId(now)
+      const spanId = makeSpanId()
+      let req = request.pipe(
+        HttpClientRequest.setHeader("User-Agent", userAgent),
+        HttpClientRequest.setHeader("b3", `${traceId}-${spanId}`),
+        HttpClientRequest.setHeader("sentry-trace", `${traceId}-${spanId}-${sampled}`)
+      )
+      if (withAuth) req = HttpClientRequest.bearerToken(req, yield* auth.token)
+      return req
+    })
+
+  const delayFor = (attempt: number, policy: ApiClientModule.RetryPolicy) =>
+    Effect.gen(function*() {
+      const base = Duration.toMillis(policy.baseDelay) * Math.pow(policy.factor, attempt)
+      const capped = Math.min(base, Duration.toMillis(policy.maxDelay))
+      const factor = policy.jitter ? 0.5 + (yield* Random.next) : 1
+      return Duration.millis(Math.round(capped * factor))
+    })
+
+  const send = (
+    request: HttpClientRequest.HttpClientRequest,
+    opts: ApiClientModule.RequestOptions = {}
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, Errors.ApiError> => {
+    const timeout = resolveTimeout(opts.timeout, clientTimeout)
+    const replayable = request.body._tag !== "Stream"
+    const idempotent = replayable && (opts.idempotent ?? IDEMPOTENT_METHODS.has(request.method))
+    const policy = idempotent ? retryPolicy : undefined
+    const once = Effect.flatMap(prepare(request, opts.auth ?? true), (req) => {
+      const exec = http.execute(req).pipe(Effect.mapError(fromHttpClientError))
+      return timeout === null ? exec : exec.pipe(
+        Effect.timeoutFail({
+          duration: timeout,
+          onTimeout: () =>
+            new Errors.NetworkError({
+              reason: "Timeout",
+              description: `no answer within ${Duration.format(timeout)}`,
+              method: req.method,
+              url: req.url
+            })
+        })
+      )
+    })
+    const loop = (attempt: number): Effect.Effect<HttpClientResponse.HttpClientResponse, Errors.ApiError> =>
+      once.pipe(
+        Effect.matchEffect({
+          onFailure: (error) =>
+            policy !== undefined && attempt < policy.times && error._tag === "NetworkError"
+              ? Effect.flatMap(delayFor(attempt, policy), (d) => Effect.zipRight(Effect.sleep(d), loop(attempt + 1)))
+              : Effect.fail(error),
+          onSuccess: (response) => {
+            if (response.status < 400) return Effect.succeed(response)
+            if (policy !== undefined && attempt < policy.times && RETRY_STATUSES.has(response.status)) {
+              return Effect.gen(function*() {
+                yield* Effect.ignore(response.text)
+                const now = yield* Clock.currentTimeMillis
+                const backoff = yield* delayFor(attempt, policy)
+                const delay = Option.match(parseRetryAfter(response.headers["retry-after"], now), {
+                  onNone: () => backoff,
+                  onSome: (d) => Duration.min(d, Duration.decode(policy.maxDelay))
+                })
+                yield* Effect.sleep(delay)
+                return yield* loop(attempt + 1)
+              })
+            }
+            return Effect.flatMap(
+              Effect.orElseSucceed(response.text, () => ""),
+              (body) => Effect.fail(Errors.fromStatus(response.status, body, contextOf(request)))
+            )
+          }
+        })
+      )
+    return loop(0)
+  }
+
+  const readJson = (response: HttpClientResponse.HttpClientResponse) =>
+    Effect.flatMap(Effect.mapError(response.text, fromHttpClientError), (text) => {
+      const request = response.request
+      const contentType = response.headers["content-type"] ?? ""
+      if (text === "") return Effect.succeed(null as unknown)
+      if (!/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) {
+        return Effect.fail(malformed(request, response.status, `expected JSON but got content type "${contentType}"`))
+      }
+      return Effect.try({
+        try: (): unknown => JSON.parse(text),
+        catch: (e) => malformed(request, response.status, "the body is not valid JSON", e)
+      })
+    })
+
+  const decodeWith = <A, I>(schema: Schema.Schema<A, I>, request: HttpClientRequest.HttpClientRequest, status: number) => {
+    const decode = Schema.decodeUnknown(schema, { errors: "all" })
+    return (u: unknown) =>
+      Effect.mapError(decode(u), (e) => malformed(request, status, ParseResult.TreeFormatter.formatErrorSync(e)))
+  }
+
+  const json = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>, opts: ApiClientModule.RequestOptions = {}) =>
+    Effect.flatMap(send(request, opts), (response) =>
+      Effect.flatMap(readJson(response), decodeWith(schema, request, response.status)))
+
+  const discard = (request: HttpClientRequest.HttpClientRequest, opts: ApiClientModule.RequestOptions = {}) =>
+    Effect.flatMap(send(request, opts), (response) => Effect.mapError(response.text, fromHttpClientError)).pipe(Effect.asVoid)
+
+  const bodyStream = (
+    response: HttpClientResponse.HttpClientResponse,
+    timeout: Duration.Duration | null
+  ): Stream.Stream<Uint8Array, Errors.ApiError> => {
+    const s = Stream.mapError(response.stream, fromHttpClientError)
+    return timeout === null ? s : s.pipe(
+      Stream.timeoutFail(
+        () =>
+          new Errors.NetworkError({
+            reason: "Timeout",
+            description: `no data for ${Duration.format(timeout)}`,
+            method: response.request.method,
+            url: response.request.url
+          }),
+        timeout
+      )
+    )
+  }
+
+  const bytes = (request: HttpClientRequest.HttpClientRequest, opts: ApiClientModule.RequestOptions = {}) =>
+    Stream.unwrap(Effect.map(send(request, opts), (r) => bodyStream(r, resolveTimeout(opts.timeout, clientTimeout))))
+
+  const lineError = (line: Record<string, unknown>, request: HttpClientRequest.HttpClientRequest): Errors.ApiError => {
+    const description = typeof line.error === "string" ? line.error : JSON.stringify(line.error)
+    if (typeof line.errno === "string") return Errors.fromErrno(line.errno, description, contextOf(request))
+    return new Errors.NDJSONError({ description, method: request.method, url: request.url })
+  }
+
+  const ndjson = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>, opts: ApiClientModule.NdjsonOptions = {}) =>
+    Stream.unwrap(Effect.map(send(HttpClientRequest.setHeader(request, "Accept", "application/x-ndjson"), opts), (response) => {
+      const decode = decodeWith(schema, request, response.status)
+      const contentType = response.headers["content-type"] ?? ""
+      if (contentType.startsWith("application/x-ndjson")) {
+        return bodyStream(response, resolveTimeout(opts.timeout, clientTimeout)).pipe(
+          Stream.decodeText(),
+          Stream.splitLines,
+          Stream.filter((line) => line.trim() !== ""),
+          Stream.mapEffect((line) =>
+            Effect.try({
+              try: (): unknown => JSON.parse(line),
+              catch: (e) => malformed(request, response.status, "a streamed line is not valid JSON", e)
+            }).pipe(
+              Effect.flatMap((u) => Predicate.isRecord(u) && "error" in u ? Effect.fail(lineError(u, request)) : decode(u))
+            )
+          )
+        )
+      }
+      return Stream.unwrap(Effect.gen(function*() {
+        const doc = yield* readJson(response)
+        const list = opts.listKey === undefined
+          ? doc
+          : Predicate.isRecord(doc)
+          ? doc[opts.listKey]
+          : undefined
+        if (!Array.isArray(list)) {
+          return yield* Effect.fail(
+            malformed(request, response.status, opts.listKey === undefined ? "expected a JSON list" : `expected a "${opts.listKey}" list`)
+          )
+        }
+        return Stream.fromIterable(list as ReadonlyArray<unknown>).pipe(Stream.mapEffect(decode))
+      }))
+    }))
+
+  const websocket = (url: URL, wsOpts: { readonly protocols?: ReadonlyArray<string> | undefined; readonly auth?: boolean | undefined } = {}) =>
+    Effect.gen(function*() {
+      const headers: Record<string, string> = { "User-Agent": userAgent }
+      if (wsOpts.auth ?? true) headers["Authorization"] = `Bearer ${Redacted.value(yield* auth.token)}`
+      const context = { method: "GET", url: url.toString() }
+      return yield* dialer.dial(url.toString(), { headers, protocols: wsOpts.protocols }).pipe(
+        Effect.mapError((e): Errors.ApiError => {
+          if (e._tag === "WebSocketHandshakeError") {
+            return Errors.fromStatus(e.status, e.xError ?? e.body, context)
+          }
+          return new Errors.NetworkError({ reason: "Transport", description: e.description, ...context })
+        })
+      )
+    })
+
+  const service: ApiClientModule.ApiClient.Service = {
+    apiUrl: endpoints.apiUrl,
+    api: (...segments) => appendPath(endpoints.apiUrl, ...segments),
+    service: (name, opts, ...segments) =>
+      Effect.map(endpoints.cluster(opts?.clusterName), (cluster) => appendPath(serviceUrl(cluster, name), ...segments)),
+    execute: send,
+    json,
+    discard,
+    ndjson,
+    bytes,
+    websocket
+  }
+  return service
+})
