@@ -4,8 +4,15 @@
  *
  * @since 1.0.0
  */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Errors from "./Errors.js"
+import * as internal from "./internal/apiClient.js"
 
 /**
  * A resource preset of a cluster (`cpu-small`, `gpu-t4`, ...).
@@ -446,3 +453,70 @@ export const AuthConfigFromStore: Schema.Schema<AuthConfig, typeof AuthConfigSto
     })
   }
 )
+
+// ---------------------------------------------------------------------------------------------
+// fetching
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `GET {apiUrl}/config`, with `Authorization: Bearer <token>` when a token is given. Not retried
+ * and not error-mapped like API calls (neuro-sdk 23.2 treats it apart): any status but 200 is a
+ * `ClientError` (`ServerNotAvailable` for 502/503/504); with a token, an answer that is not
+ * `authorized` is an `AuthError`.
+ *
+ * @since 1.0.0
+ * @category fetching
+ */
+export const fetch: (
+  apiUrl: URL | string,
+  options?: { readonly token?: Redacted.Redacted<string> | undefined; readonly userAgent?: string | undefined }
+) => Effect.Effect<
+  ServerConfig,
+  Errors.AuthError | Errors.ClientError | Errors.ServerNotAvailable | Errors.NetworkError | Errors.MalformedResponse,
+  HttpClient.HttpClient
+> = (apiUrl, options = {}) =>
+  Effect.gen(function*() {
+    const http = HttpClient.withTracerPropagation(yield* HttpClient.HttpClient, false)
+    const url = internal.appendPath(apiUrl, "config")
+    const context = { method: "GET", url: url.toString() }
+    let request = HttpClientRequest.get(url).pipe(HttpClientRequest.setHeader("User-Agent", options.userAgent ?? internal.USER_AGENT))
+    if (options.token !== undefined) request = HttpClientRequest.bearerToken(request, options.token)
+    const response = yield* http.execute(request).pipe(
+      Effect.timeoutFail({
+        duration: "60 seconds",
+        onTimeout: () => new Errors.NetworkError({ reason: "Timeout", description: "no answer within 60 seconds", ...context })
+      }),
+      Effect.catchTags({
+        RequestError: (e) =>
+          Effect.fail(new Errors.NetworkError({ reason: "Transport", description: e.description ?? e.reason, ...context })),
+        ResponseError: (e) =>
+          Effect.fail(new Errors.MalformedResponse({ description: e.description ?? e.reason, status: e.response.status, ...context }))
+      })
+    )
+    const text = yield* response.text.pipe(
+      Effect.catchAll(() => Effect.fail(new Errors.NetworkError({ reason: "Transport", description: "the answer broke off", ...context })))
+    )
+    if (response.status !== 200) {
+      const fields = { description: `Unable to get server configuration: ${response.status}`, status: response.status, ...context }
+      return yield* Effect.fail(
+        [502, 503, 504].includes(response.status) ? new Errors.ServerNotAvailable(fields) : new Errors.ClientError(fields)
+      )
+    }
+    const json = yield* Effect.try({
+      try: (): unknown => JSON.parse(text),
+      catch: (cause) => new Errors.MalformedResponse({ description: "the server configuration is not valid JSON", status: 200, ...context, cause })
+    })
+    const config = yield* Schema.decodeUnknown(ServerConfigFromServer, { errors: "all" })(json).pipe(
+      Effect.mapError((e) =>
+        new Errors.MalformedResponse({
+          description: `the server configuration is malformed: ${ParseResult.TreeFormatter.formatErrorSync(e)}`,
+          status: 200,
+          ...context
+        })
+      )
+    )
+    if (options.token !== undefined && !config.authorized) {
+      return yield* Effect.fail(new Errors.AuthError({ description: "Cannot authorize user", status: 200, ...context }))
+    }
+    return config
+  })

@@ -153,7 +153,8 @@ const resolveTimeout = (value: Duration.DurationInput | null | undefined, fallba
 export const make = Effect.fnUntraced(function*(
   options: ApiClientModule.Options = {}
 ): Effect.fn.Return<ApiClientModule.ApiClient.Service, never, Requirements> {
-  const http = yield* HttpClient.HttpClient
+  // tracing headers are neuro-sdk's own (b3, sentry-trace), not Effect's span propagation
+  const http = HttpClient.withTracerPropagation(yield* HttpClient.HttpClient, false)
   const auth = yield* AuthToken
   const endpoints = yield* Endpoints
   const dialer = yield* WebSocketDialer

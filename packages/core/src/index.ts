@@ -1,0 +1,12 @@
+/**
+ * @since 1.0.0
+ */
+export * as ApiClient from "./ApiClient.js"
+export * as AuthToken from "./AuthToken.js"
+export * as Config from "./Config.js"
+export * as ConfigData from "./ConfigData.js"
+export * as ConfigStore from "./ConfigStore.js"
+export * as Endpoints from "./Endpoints.js"
+export * as Errors from "./Errors.js"
+export * as ServerConfig from "./ServerConfig.js"
+export * as WebSocket from "./WebSocket.js"

@@ -1,0 +1,132 @@
+/**
+ * Node implementation of `WebSocketDialer`, on the `ws` package (Node 20 has no global
+ * WebSocket, and the platform needs an `Authorization` header on the handshake).
+ *
+ * @since 1.0.0
+ */
+import { WebSocketDialer, WebSocketError, WebSocketHandshakeError } from "@neuro-sdk/core/WebSocket"
+import type { WebSocketConnection } from "@neuro-sdk/core/WebSocket"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
+import type { IncomingMessage } from "node:http"
+import WS from "ws"
+
+type Incoming = { readonly _tag: "Message"; readonly data: Uint8Array | string } | { readonly _tag: "End" } | {
+  readonly _tag: "Error"
+  readonly error: WebSocketError
+}
+
+const toBytes = (data: WS.RawData): Uint8Array => {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data))
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+}
+
+const readBody = (res: IncomingMessage): Promise<string> =>
+  new Promise((resolve) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    res.on("data", (c: Buffer) => {
+      if (size < 65536) chunks.push(c)
+      size += c.length
+    })
+    res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
+    res.on("error", () => resolve(Buffer.concat(chunks).toString("utf8")))
+  })
+
+/**
+ * Open a websocket with `ws`. Messages are buffered in an unbounded queue between the socket and
+ * the `messages` stream; backpressure is the peer's TCP window once the consumer stops reading.
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
+  Effect.gen(function*() {
+    const queue = yield* Queue.unbounded<Incoming>()
+    const socket = yield* Effect.acquireRelease(
+      Effect.async<WS, WebSocketHandshakeError | WebSocketError>((resume) => {
+        const wsUrl = url.replace(/^http/, "ws")
+        const ws = new WS(wsUrl, options.protocols === undefined ? [] : [...options.protocols], {
+          headers: { ...options.headers },
+          perMessageDeflate: false,
+          handshakeTimeout: 60_000
+        })
+        let opened = false
+        ws.on("unexpected-response", (_req, res) => {
+          const xError = res.headers["x-error"]
+          void readBody(res).then((body) => {
+            resume(
+              Effect.fail(
+                new WebSocketHandshakeError({
+                  status: res.statusCode ?? 0,
+                  ...(typeof xError === "string" ? { xError } : {}),
+                  body
+                })
+              )
+            )
+            ws.terminate()
+          })
+        })
+        ws.on("open", () => {
+          opened = true
+          resume(Effect.succeed(ws))
+        })
+        ws.on("message", (data, isBinary) => {
+          const bytes = toBytes(data)
+          Queue.unsafeOffer(queue, { _tag: "Message", data: isBinary ? bytes : Buffer.from(bytes).toString("utf8") })
+        })
+        ws.on("error", (error) => {
+          const e = new WebSocketError({ description: error.message, cause: error })
+          if (!opened) resume(Effect.fail(e))
+          else Queue.unsafeOffer(queue, { _tag: "Error", error: e })
+        })
+        ws.on("close", () => {
+          Queue.unsafeOffer(queue, { _tag: "End" })
+        })
+        return Effect.sync(() => ws.terminate())
+      }),
+      (ws) =>
+        Effect.async<void>((resume) => {
+          if (ws.readyState === WS.CLOSED) return resume(Effect.void)
+          const timer = setTimeout(() => {
+            ws.terminate()
+            resume(Effect.void)
+          }, 2_000)
+          ws.once("close", () => {
+            clearTimeout(timer)
+            resume(Effect.void)
+          })
+          if (ws.readyState === WS.OPEN) ws.close(1000)
+        })
+    )
+    const messages: Stream.Stream<Uint8Array | string, WebSocketError> = Stream.fromQueue(queue).pipe(
+      Stream.takeWhile((m) => m._tag !== "End"),
+      Stream.mapEffect((m) =>
+        m._tag === "Error" ? Effect.fail(m.error) : Effect.succeed(m._tag === "Message" ? m.data : new Uint8Array())
+      )
+    )
+    const connection: WebSocketConnection = {
+      protocol: socket.protocol,
+      messages,
+      send: (data) =>
+        Effect.async<void, WebSocketError>((resume) => {
+          socket.send(data, { binary: typeof data !== "string" }, (error) => {
+            resume(error ? Effect.fail(new WebSocketError({ description: error.message, cause: error })) : Effect.void)
+          })
+        }),
+      close: (code, reason) =>
+        Effect.sync(() => {
+          if (socket.readyState === WS.OPEN || socket.readyState === WS.CONNECTING) socket.close(code ?? 1000, reason)
+        })
+    }
+    return connection
+  })
+
+/**
+ * @since 1.0.0
+ * @category layers
+ */
+export const layer: Layer.Layer<WebSocketDialer> = Layer.succeed(WebSocketDialer, WebSocketDialer.of({ dial }))

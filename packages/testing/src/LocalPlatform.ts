@@ -1,0 +1,347 @@
+/**
+ * LocalPlatform: an emulator of the Neuro Platform that speaks the same wire protocol as the real
+ * services (paths, JSON, status codes, streaming, websockets), for development and tests.
+ *
+ * Two transports serve the same app: a real loopback socket (`serve`) that any client can use
+ * (this SDK, the Python CLI, curl), and an in-process `HttpClient` (`make`, `layerHttpClient`) for
+ * fast unit tests with no socket.
+ *
+ * @since 1.0.0
+ */
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpServer from "@effect/platform/HttpServer"
+import type { ServeError } from "@effect/platform/HttpServerError"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs"
+import { createServer } from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { DROP_HEADER, makeApp } from "./internal/app.js"
+import type { ClusterSpec, PresetSpec, RecordedRequest, RequestMatch } from "./internal/state.js"
+import { defaultClusters, defaultPresets, PlatformState } from "./internal/state.js"
+
+export type {
+  /**
+   * @since 1.0.0
+   */
+  ClusterSpec,
+  /**
+   * @since 1.0.0
+   */
+  PresetSpec,
+  /**
+   * @since 1.0.0
+   */
+  RecordedRequest,
+  /**
+   * @since 1.0.0
+   */
+  RequestMatch
+}
+
+/**
+ * @since 1.0.0
+ * @category constants
+ */
+export const DEFAULT_PRESETS: ReadonlyArray<PresetSpec> = defaultPresets
+
+/**
+ * @since 1.0.0
+ * @category constants
+ */
+export const DEFAULT_CLUSTERS: ReadonlyArray<ClusterSpec> = defaultClusters
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface Options {
+  /** Users that exist from the start (default `["user"]`). */
+  readonly users?: ReadonlyArray<string> | undefined
+  /** Clusters with their orgs and presets (default: one cluster `default`, no orgs, four presets). */
+  readonly clusters?: ReadonlyArray<ClusterSpec> | undefined
+  /** Folder for the platform's data (storage, job logs...). Default: a fresh temporary folder, removed on close. */
+  readonly dataDir?: string | undefined
+}
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface ServeOptions extends Options {
+  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  readonly port?: number | undefined
+  /** Host to bind; loopback only (default `127.0.0.1`). */
+  readonly host?: "127.0.0.1" | "localhost" | "::1" | undefined
+}
+
+/**
+ * Faults the emulator injects into matching requests, for retry and reliability tests.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface Faults {
+  /** Answer the next `times` (default 1) matching requests with `status` instead of serving them. */
+  readonly failNext: (
+    status: number,
+    options?: RequestMatch & { readonly times?: number | undefined; readonly retryAfter?: string | undefined }
+  ) => Effect.Effect<void>
+  /** Drop the connection of the next `times` (default 1) matching requests without answering. */
+  readonly dropNext: (options?: RequestMatch & { readonly times?: number | undefined }) => Effect.Effect<void>
+  /** Delay matching requests (all of them unless `times` is given). */
+  readonly addLatency: (
+    delay: Duration.DurationInput,
+    options?: RequestMatch & { readonly times?: number | undefined }
+  ) => Effect.Effect<void>
+  /** Fail a random share of matching requests, with a status or by dropping the connection. */
+  readonly failRandomly: (
+    options: RequestMatch & { readonly probability: number; readonly status?: number | undefined; readonly drop?: boolean | undefined }
+  ) => Effect.Effect<void>
+  /** Remove every fault. */
+  readonly clear: Effect.Effect<void>
+}
+
+/**
+ * A running LocalPlatform.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface LocalPlatform {
+  /** Base URL, e.g. `http://127.0.0.1:8123` (in-process: `http://local-platform.test`). */
+  readonly url: string
+  /** API URL, e.g. `http://127.0.0.1:8123/api/v1`. */
+  readonly apiUrl: URL
+  /** The platform's data folder. */
+  readonly dataDir: string
+  /** Users known to the platform. */
+  readonly users: Effect.Effect<ReadonlyArray<string>>
+  /** Add a user (no-op when it exists) and return a fresh token for it. */
+  readonly addUser: (name: string) => Effect.Effect<Redacted.Redacted<string>>
+  /** A fresh non-expiring access token for a known user (a platform-signed JWT). */
+  readonly token: (user?: string, options?: { readonly ttlSeconds?: number | undefined }) => Redacted.Redacted<string>
+  /** Fault injection. */
+  readonly faults: Faults
+  /** Requests received so far (method, path, query, headers), oldest first. */
+  readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
+  /** The platform as an `HttpApp`. */
+  readonly httpApp: HttpApp.Default
+  /** An `HttpClient` that calls the platform in-process (no socket), whatever the URL host. */
+  readonly inProcessClient: HttpClient.HttpClient
+}
+
+/**
+ * @since 1.0.0
+ * @category tags
+ */
+export class LocalPlatformTag extends Context.Tag("@neuro-sdk/testing/LocalPlatform")<LocalPlatformTag, LocalPlatform>() {}
+
+const IN_PROCESS_URL = "http://local-platform.test"
+
+const makeDataDir = (dataDir: string | undefined) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      if (dataDir !== undefined) {
+        mkdirSync(dataDir, { recursive: true })
+        return { path: dataDir, owned: false }
+      }
+      return { path: mkdtempSync(join(tmpdir(), "neuro-local-platform-")), owned: true }
+    }),
+    (dir) => Effect.sync(() => dir.owned && rmSync(dir.path, { recursive: true, force: true }))
+  )
+
+const toWebRequest = (request: HttpClientRequest.HttpClientRequest, url: URL, signal: AbortSignal): Request => {
+  const headers = new Headers(request.headers as Record<string, string>)
+  headers.set("host", url.host)
+  const init: RequestInit & { duplex?: "half" } = { method: request.method, headers, signal }
+  const body = request.body
+  switch (body._tag) {
+    case "Uint8Array":
+      init.body = body.body
+      headers.set("content-type", body.contentType)
+      break
+    case "Raw":
+      init.body = body.body as NonNullable<RequestInit["body"]>
+      if (body.contentType) headers.set("content-type", body.contentType)
+      break
+    case "FormData":
+      init.body = body.formData
+      break
+    case "Stream":
+      init.body = Stream.toReadableStream(body.stream as Stream.Stream<Uint8Array>)
+      init.duplex = "half"
+      headers.set("content-type", body.contentType)
+      break
+    case "Empty":
+      break
+  }
+  return new Request(url, init)
+}
+
+const makeInProcessClient = (app: HttpApp.Default, runtime: Runtime.Runtime<never>): HttpClient.HttpClient => {
+  const handler = HttpApp.toWebHandlerRuntime(runtime)(app)
+  return HttpClient.make((request, url, signal) =>
+    Effect.tryPromise({
+      try: () => handler(toWebRequest(request, url, signal)),
+      catch: (cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
+    }).pipe(
+      Effect.flatMap((response) =>
+        response.headers.get(DROP_HEADER) === "1"
+          ? Effect.fail(
+            new HttpClientError.RequestError({ request, reason: "Transport", description: "connection dropped by the server" })
+          )
+          : Effect.succeed(HttpClientResponse.fromWeb(request, response))
+      )
+    )
+  )
+}
+
+const build = (state: PlatformState, url: string, dataDir: string, runtime: Runtime.Runtime<never>): LocalPlatform => {
+  const httpApp = makeApp(state)
+  const times = (t: number | undefined, fallback: number) => t ?? fallback
+  const faults: Faults = {
+    failNext: (status, o = {}) =>
+      Effect.sync(() =>
+        state.faults.add({
+          kind: "status",
+          status,
+          retryAfter: o.retryAfter,
+          method: o.method,
+          path: o.path,
+          probability: 1,
+          remaining: times(o.times, 1)
+        })
+      ),
+    dropNext: (o = {}) =>
+      Effect.sync(() => state.faults.add({ kind: "drop", method: o.method, path: o.path, probability: 1, remaining: times(o.times, 1) })),
+    addLatency: (delay, o = {}) =>
+      Effect.sync(() =>
+        state.faults.add({
+          kind: "latency",
+          delayMillis: toMillis(delay),
+          method: o.method,
+          path: o.path,
+          probability: 1,
+          remaining: times(o.times, Number.POSITIVE_INFINITY)
+        })
+      ),
+    failRandomly: (o) =>
+      Effect.sync(() =>
+        state.faults.add({
+          kind: o.drop === true ? "drop" : "status",
+          status: o.status ?? 502,
+          method: o.method,
+          path: o.path,
+          probability: o.probability,
+          remaining: Number.POSITIVE_INFINITY
+        })
+      ),
+    clear: Effect.sync(() => state.faults.clear())
+  }
+  return {
+    url,
+    apiUrl: new URL(`${url}/api/v1`),
+    dataDir,
+    users: Effect.sync(() => [...state.users.keys()]),
+    addUser: (name) =>
+      Effect.sync(() => {
+        state.addUser(name)
+        return Redacted.make(state.issueToken(name))
+      }),
+    token: (user, options) => {
+      const name = user ?? [...state.users.keys()][0] ?? "user"
+      if (!state.users.has(name)) throw new Error(`LocalPlatform: unknown user ${name}`)
+      return Redacted.make(state.issueToken(name, { ttlSeconds: options?.ttlSeconds }))
+    },
+    faults,
+    requests: Effect.sync(() => [...state.requests]),
+    httpApp,
+    inProcessClient: makeInProcessClient(httpApp, runtime)
+  }
+}
+
+const toMillis = (d: Duration.DurationInput): number => {
+  if (typeof d === "number") return d
+  if (typeof d === "string") {
+    const m = /^(\d+(?:\.\d+)?)\s*(millis|ms|seconds?|s)$/.exec(d.trim())
+    if (m) return Number(m[1]) * (m[2]!.startsWith("s") ? 1000 : 1)
+  }
+  return Number(d)
+}
+
+/**
+ * A LocalPlatform reachable only in-process (through `inProcessClient`).
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<LocalPlatform, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const dir = yield* makeDataDir(options.dataDir)
+    const state = new PlatformState({ clusters: options.clusters, users: options.users })
+    return build(state, IN_PROCESS_URL, dir.path, Runtime.defaultRuntime)
+  })
+
+/**
+ * A LocalPlatform listening on a loopback socket (ephemeral port by default). It stops when the
+ * scope closes.
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const serve = (options: ServeOptions = {}): Effect.Effect<LocalPlatform, ServeError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const dir = yield* makeDataDir(options.dataDir)
+    const state = new PlatformState({ clusters: options.clusters, users: options.users })
+    const host = options.host ?? "127.0.0.1"
+    const server = yield* NodeHttpServer.make(() => createServer(), { port: options.port ?? 0, host })
+    const address = server.address as HttpServer.TcpAddress
+    const hostPart = host === "::1" ? "[::1]" : host
+    const platform = build(state, `http://${hostPart}:${address.port}`, dir.path, Runtime.defaultRuntime)
+    yield* server.serve(platform.httpApp).pipe(
+      Effect.provide(NodeHttpServer.layerContext)
+    )
+    return platform
+  })
+
+/**
+ * The platform over a socket, as a layer.
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layerServe = (options: ServeOptions = {}): Layer.Layer<LocalPlatformTag, ServeError> =>
+  Layer.scoped(LocalPlatformTag, serve(options))
+
+/**
+ * The platform in-process, as a layer.
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<LocalPlatformTag> => Layer.scoped(LocalPlatformTag, make(options))
+
+/**
+ * `HttpClient` calling the platform in-process.
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layerHttpClient: Layer.Layer<HttpClient.HttpClient, never, LocalPlatformTag> = Layer.effect(
+  HttpClient.HttpClient,
+  Effect.map(LocalPlatformTag, (p) => p.inProcessClient)
+)
+

@@ -1,0 +1,5 @@
+/**
+ * @since 1.0.0
+ */
+export * as LocalPlatform from "./LocalPlatform.js"
+export * as NeuroTest from "./NeuroTest.js"

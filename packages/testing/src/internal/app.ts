@@ -1,0 +1,80 @@
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Effect from "effect/Effect"
+import { configRoutes } from "./configRoutes.js"
+import { plainError } from "./http.js"
+import type { PlatformState } from "./state.js"
+
+/** Header by which the in-process transport learns that the emulator dropped the connection. */
+/** @internal */
+export const DROP_HEADER = "x-local-platform-drop"
+
+const dropConnection = (req: HttpServerRequest.HttpServerRequest): HttpServerResponse.HttpServerResponse => {
+  const source = req.source as { readonly socket?: { readonly destroy?: () => void } }
+  if (source.socket?.destroy !== undefined) source.socket.destroy()
+  return HttpServerResponse.empty({ status: 599, headers: { [DROP_HEADER]: "1" } })
+}
+
+const faultMiddleware = (state: PlatformState) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+  Effect.gen(function*() {
+    const req = yield* HttpServerRequest.HttpServerRequest
+    const url = new URL(req.url, "http://local")
+    const method = req.method.toUpperCase()
+    if (state.recordRequests) {
+      state.requests.push({ method, path: url.pathname, query: url.search, headers: { ...req.headers } })
+    }
+    const latency = state.faults.latency(method, url.pathname)
+    if (latency > 0) yield* Effect.sleep(latency)
+    const decision = state.faults.decide(method, url.pathname)
+    switch (decision._tag) {
+      case "Drop":
+        return dropConnection(req)
+      case "Status": {
+        const response = HttpServerResponse.unsafeJson({ error: `injected failure ${decision.status}` }, { status: decision.status })
+        return decision.retryAfter === undefined ? response : HttpServerResponse.setHeader(response, "Retry-After", decision.retryAfter)
+      }
+      case "None":
+        return yield* app
+    }
+  })
+
+/**
+ * A websocket echo service for transport tests (not part of the platform API): authenticates like
+ * the monitoring service, greets with `hello <user>`, then echoes every message.
+ */
+const echoRoute = (state: PlatformState) =>
+  HttpRouter.get(
+    "/_local/ws-echo",
+    Effect.gen(function*() {
+      const req = yield* HttpServerRequest.HttpServerRequest
+      const identity = state.authenticate(req.headers["authorization"])
+      if (identity === undefined) {
+        const body = JSON.stringify({ error: "Not authenticated" })
+        return HttpServerResponse.text(body, { status: 401, headers: { "X-Error": body }, contentType: "application/json" })
+      }
+      const socket = yield* req.upgrade
+      const write = yield* socket.writer
+      yield* write(`hello ${identity.user}`)
+      yield* socket.runRaw((data) => write(data)).pipe(Effect.catchAll(() => Effect.void))
+      return HttpServerResponse.empty()
+    }).pipe(Effect.scoped, Effect.catchTag("RequestError", () => Effect.succeed(plainError(400, "Bad Request"))))
+  )
+
+/** @internal */
+export type Routes = (state: PlatformState) => HttpRouter.HttpRouter<never, never>
+
+/** @internal */
+export const makeApp = (state: PlatformState, extra: ReadonlyArray<Routes> = []): HttpApp.Default<never, never> => {
+  let router = HttpRouter.concat(configRoutes(state), HttpRouter.empty.pipe(echoRoute(state)))
+  for (const routes of extra) router = HttpRouter.concat(router, routes(state))
+  const app: HttpApp.Default<never, never> = router.pipe(
+    Effect.catchTag("RouteNotFound", () => Effect.succeed(plainError(404, "Not Found"))),
+    Effect.catchAllCause((cause) =>
+      Effect.as(Effect.logError("LocalPlatform handler failed", cause), plainError(500, "Internal Server Error"))
+    )
+  ) as HttpApp.Default<never, never>
+  return faultMiddleware(state)(app)
+}
+

@@ -1,0 +1,52 @@
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Effect from "effect/Effect"
+import type { Identity, PlatformState } from "./state.js"
+
+/** @internal */
+export const jsonResponse = (body: unknown, status = 200): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson(body, { status })
+
+/** @internal */
+export const errorResponse = (status: number, error: string, extra: Record<string, unknown> = {}) =>
+  HttpServerResponse.unsafeJson({ error, ...extra }, { status })
+
+/** What aiohttp-based platform servers answer when they raise a bare HTTP exception. */
+/** @internal */
+export const plainError = (status: number, reason: string) => HttpServerResponse.text(`${status}: ${reason}`, { status })
+
+/** @internal */
+export const unauthorized = plainError(401, "Unauthorized")
+
+/** A response short-circuiting a handler. */
+/** @internal */
+export class Reply {
+  readonly _tag = "Reply"
+  constructor(readonly response: HttpServerResponse.HttpServerResponse) {}
+}
+
+/** @internal */
+export const reply = (response: HttpServerResponse.HttpServerResponse) => Effect.fail(new Reply(response))
+
+/** Runs a handler whose failures are ready responses. */
+/** @internal */
+export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Reply, R>) =>
+  Effect.catchTag(effect, "Reply", (r) => Effect.succeed(r.response))
+
+/** The base URL of the platform as the client reached it (scheme + Host header). */
+/** @internal */
+export const baseUrl = Effect.map(HttpServerRequest.HttpServerRequest, (req) => {
+  const host = req.headers["host"] ?? "127.0.0.1"
+  return `http://${host}`
+})
+
+/** @internal */
+export const authenticate = (state: PlatformState): Effect.Effect<Identity, Reply, HttpServerRequest.HttpServerRequest> =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) => {
+    const identity = state.authenticate(req.headers["authorization"])
+    return identity === undefined ? reply(unauthorized) : Effect.succeed(identity)
+  })
+
+/** @internal */
+export const optionalIdentity = (state: PlatformState) =>
+  Effect.map(HttpServerRequest.HttpServerRequest, (req) => state.authenticate(req.headers["authorization"]))

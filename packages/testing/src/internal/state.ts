@@ -1,0 +1,183 @@
+import { randomBytes } from "node:crypto"
+import * as jwt from "./jwt.js"
+
+/** @internal */
+export interface PresetSpec {
+  readonly name: string
+  readonly cpu: number
+  readonly memory: number
+  readonly creditsPerHour?: string | undefined
+  readonly gpu?: number | undefined
+  readonly gpuModel?: string | undefined
+  readonly schedulerEnabled?: boolean | undefined
+  readonly preemptibleNode?: boolean | undefined
+  readonly tpu?: { readonly type: string; readonly softwareVersion: string } | undefined
+}
+
+/** @internal */
+export interface ClusterSpec {
+  readonly name: string
+  readonly orgs?: ReadonlyArray<string | null> | undefined
+  readonly presets?: ReadonlyArray<PresetSpec> | undefined
+}
+
+/** @internal */
+export const defaultPresets: ReadonlyArray<PresetSpec> = [
+  { name: "cpu-small", cpu: 1, memory: 2 * 2 ** 30, creditsPerHour: "1" },
+  { name: "cpu-medium", cpu: 2, memory: 4 * 2 ** 30, creditsPerHour: "2" },
+  { name: "cpu-large", cpu: 4, memory: 8 * 2 ** 30, creditsPerHour: "4" },
+  {
+    name: "gpu-small",
+    cpu: 4,
+    memory: 16 * 2 ** 30,
+    creditsPerHour: "10",
+    gpu: 1,
+    gpuModel: "nvidia-tesla-t4",
+    schedulerEnabled: true,
+    preemptibleNode: true
+  }
+]
+
+/** @internal */
+export const defaultClusters: ReadonlyArray<ClusterSpec> = [{ name: "default", orgs: [null], presets: defaultPresets }]
+
+/** @internal */
+export interface RequestMatch {
+  readonly method?: string | undefined
+  readonly path?: string | RegExp | undefined
+}
+
+/** @internal */
+export interface FaultRule extends RequestMatch {
+  readonly kind: "status" | "drop" | "latency"
+  readonly status?: number | undefined
+  readonly retryAfter?: string | undefined
+  readonly delayMillis?: number | undefined
+  readonly probability: number
+  remaining: number
+}
+
+/** @internal */
+export interface RecordedRequest {
+  readonly method: string
+  readonly path: string
+  readonly query: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/** @internal */
+export type FaultDecision =
+  | { readonly _tag: "None" }
+  | { readonly _tag: "Status"; readonly status: number; readonly retryAfter?: string | undefined }
+  | { readonly _tag: "Drop" }
+
+const matches = (m: RequestMatch, method: string, path: string): boolean =>
+  (m.method === undefined || m.method.toUpperCase() === method) &&
+  (m.path === undefined || (typeof m.path === "string" ? path.startsWith(m.path) : m.path.test(path)))
+
+/** @internal */
+export class Faults {
+  rules: Array<FaultRule> = []
+
+  add(rule: FaultRule): void {
+    this.rules.push(rule)
+  }
+
+  clear(): void {
+    this.rules = []
+  }
+
+  private take(kind: FaultRule["kind"], method: string, path: string): FaultRule | undefined {
+    for (const rule of this.rules) {
+      if (rule.kind !== kind || rule.remaining <= 0 || !matches(rule, method, path)) continue
+      if (rule.probability < 1 && Math.random() >= rule.probability) continue
+      rule.remaining -= 1
+      return rule
+    }
+    return undefined
+  }
+
+  latency(method: string, path: string): number {
+    return this.take("latency", method, path)?.delayMillis ?? 0
+  }
+
+  decide(method: string, path: string): FaultDecision {
+    const drop = this.take("drop", method, path)
+    if (drop !== undefined) return { _tag: "Drop" }
+    const status = this.take("status", method, path)
+    if (status !== undefined) return { _tag: "Status", status: status.status ?? 502, retryAfter: status.retryAfter }
+    return { _tag: "None" }
+  }
+}
+
+/** @internal */
+export interface User {
+  readonly name: string
+}
+
+/** @internal */
+export interface Identity {
+  readonly user: string
+  readonly claims: Record<string, unknown>
+}
+
+/** @internal */
+export class PlatformState {
+  readonly secret = randomBytes(32).toString("hex")
+  readonly users = new Map<string, User>()
+  readonly clusters: ReadonlyArray<ClusterSpec>
+  readonly faults = new Faults()
+  readonly requests: Array<RecordedRequest> = []
+  recordRequests = true
+  readonly clientId = "local-platform-cli"
+  readonly audience = "https://local-platform.neu.ro"
+
+  constructor(options: { readonly clusters?: ReadonlyArray<ClusterSpec> | undefined; readonly users?: ReadonlyArray<string> | undefined }) {
+    this.clusters = options.clusters ?? defaultClusters
+    for (const name of options.users ?? ["user"]) this.addUser(name)
+  }
+
+  addUser(name: string): User {
+    const existing = this.users.get(name)
+    if (existing !== undefined) return existing
+    const user: User = { name }
+    this.users.set(name, user)
+    return user
+  }
+
+  issueToken(user: string, options: { readonly ttlSeconds?: number | undefined; readonly claims?: Record<string, unknown> } = {}): string {
+    const now = Math.floor(Date.now() / 1000)
+    return jwt.sign(
+      {
+        [jwt.USER_CLAIM]: user,
+        sub: user,
+        iat: now,
+        jti: randomBytes(8).toString("hex"),
+        ...(options.ttlSeconds !== undefined ? { exp: now + options.ttlSeconds } : {}),
+        ...options.claims
+      },
+      this.secret
+    )
+  }
+
+  /** The identity behind an `Authorization` header (Bearer, or Basic with the token as password). */
+  authenticate(header: string | undefined): Identity | undefined {
+    if (header === undefined) return undefined
+    let token: string | undefined
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)
+    if (bearer) token = bearer[1]
+    const basic = /^Basic\s+(\S+)\s*$/i.exec(header)
+    if (basic) {
+      const decoded = Buffer.from(basic[1]!, "base64").toString("utf8")
+      const colon = decoded.indexOf(":")
+      if (colon >= 0) token = decoded.slice(colon + 1)
+    }
+    if (token === undefined) return undefined
+    const claims = jwt.verify(token, this.secret)
+    if (claims === undefined) return undefined
+    if (typeof claims.exp === "number" && claims.exp <= Date.now() / 1000) return undefined
+    const name = claims["identity"] ?? claims[jwt.USER_CLAIM]
+    if (typeof name !== "string" || !this.users.has(name.split("/")[0]!)) return undefined
+    return { user: name, claims }
+  }
+}
