@@ -2,6 +2,7 @@ import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import { configRoutes } from "./configRoutes.js"
 import { plainError } from "./http.js"
@@ -56,8 +57,9 @@ const echoRoute = (state: PlatformState) =>
       }
       const socket = yield* req.upgrade
       const write = yield* socket.writer
-      yield* write(`hello ${identity.user}`)
-      yield* socket.runRaw((data) => write(data)).pipe(Effect.catchAll(() => Effect.void))
+      yield* socket.runRaw((data) => write(data), { onOpen: write(`hello ${identity.user}`).pipe(Effect.ignore) }).pipe(
+        Effect.catchAll(() => Effect.void)
+      )
       return HttpServerResponse.empty()
     }).pipe(Effect.scoped, Effect.catchTag("RequestError", () => Effect.succeed(plainError(400, "Bad Request"))))
   )
@@ -72,7 +74,9 @@ export const makeApp = (state: PlatformState, extra: ReadonlyArray<Routes> = [])
   const app: HttpApp.Default<never, never> = router.pipe(
     Effect.catchTag("RouteNotFound", () => Effect.succeed(plainError(404, "Not Found"))),
     Effect.catchAllCause((cause) =>
-      Effect.as(Effect.logError("LocalPlatform handler failed", cause), plainError(500, "Internal Server Error"))
+      Cause.isInterruptedOnly(cause)
+        ? Effect.succeed(plainError(499, "Client Closed Request"))
+        : Effect.as(Effect.logError("LocalPlatform handler failed", cause), plainError(500, "Internal Server Error"))
     )
   ) as HttpApp.Default<never, never>
   return faultMiddleware(state)(app)

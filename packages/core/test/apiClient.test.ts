@@ -1,0 +1,260 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { assert, describe, it } from "@effect/vitest"
+import { ApiClient, AuthToken, Endpoints, Errors, WebSocket } from "@neuro-sdk/core"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+
+const TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzZWNyZXQiOiJ0b3Atc2VjcmV0LXRva2VuIn0.c2lnbmF0dXJlLXZhbHVl"
+
+const noWebSocket = Layer.succeed(
+  WebSocket.WebSocketDialer,
+  WebSocket.WebSocketDialer.of({ dial: () => Effect.fail(new WebSocket.WebSocketError({ description: "no websockets in this test" })) })
+)
+
+const clientWith = (reply: (request: Request) => Response | Promise<Response>, options?: ApiClient.Options) =>
+  ApiClient.layer({ retry: false, ...options }).pipe(
+    Layer.provide(
+      Layer.mergeAll(
+        Layer.succeed(
+          HttpClient.HttpClient,
+          HttpClient.make((request, url) =>
+            Effect.promise(async () => {
+              const headers = new Headers(request.headers as Record<string, string>)
+              return HttpClientResponse.fromWeb(request, await reply(new Request(url, { method: request.method, headers })))
+            })
+          )
+        ),
+        AuthToken.layerStatic(Redacted.make(TOKEN)),
+        Endpoints.layer({ apiUrl: "https://api.example.org/api/v1", clusters: [] }),
+        noWebSocket
+      )
+    )
+  )
+
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } })
+
+const Item = Schema.Struct({ id: Schema.Number })
+
+describe("error mapping (core.md §4)", () => {
+  const rows: ReadonlyArray<readonly [status: number, body: string, tag: string, description: string]> = [
+    [400, `{"error": "boom 400"}`, "IllegalArgumentError", "boom 400"],
+    [400, "plain 400", "IllegalArgumentError", "plain 400"],
+    [400, `{"error": "No such file", "errno": "ENOENT"}`, "FileNotFound", "No such file"],
+    [400, `{"error": "File exists", "errno": "EEXIST"}`, "FileExists", "File exists"],
+    [400, `{"error": "Not a directory", "errno": "ENOTDIR"}`, "NotADirectory", "Not a directory"],
+    [400, `{"error": "Is a directory", "errno": "EISDIR"}`, "IsADirectory", "Is a directory"],
+    [400, `{"error": "Permission denied", "errno": "EACCES"}`, "PermissionDenied", "Permission denied"],
+    [400, `{"error": "Operation not permitted", "errno": "EPERM"}`, "PermissionDenied", "Operation not permitted"],
+    [400, `{"error": "Directory not empty", "errno": "ENOTEMPTY"}`, "OSError", "Directory not empty"],
+    [400, `{"error": "Invalid argument", "errno": "EINVAL"}`, "OSError", "Invalid argument"],
+    [401, "401: Unauthorized", "AuthenticationError", "401: Unauthorized"],
+    [403, `{"error": "no permission"}`, "AuthorizationError", "no permission"],
+    [404, "plain 404", "ResourceNotFound", "plain 404"],
+    [404, `{"error": "gone", "errno": "ENOENT"}`, "ResourceNotFound", "gone"],
+    [405, "405: Method Not Allowed", "ClientError", "405: Method Not Allowed"],
+    [409, `{"error": "conflict"}`, "IllegalArgumentError", "conflict"],
+    [422, `{"error": "unprocessable"}`, "IllegalArgumentError", "unprocessable"],
+    [429, "slow down", "IllegalArgumentError", "slow down"],
+    [500, `{"error": "x", "errno": "ENOENT"}`, "IllegalArgumentError", "x"],
+    [502, "502: Bad Gateway", "ServerNotAvailable", "502: Bad Gateway"],
+    [502, "", "ServerNotAvailable", "502: Bad Gateway"],
+    [503, `{"error": "x"}`, "IllegalArgumentError", "x"],
+    [504, "gateway timeout", "IllegalArgumentError", "gateway timeout"],
+    [400, `{"message": "x"}`, "IllegalArgumentError", `{"message": "x"}`],
+    [400, `[1, 2]`, "IllegalArgumentError", `[1, 2]`]
+  ]
+  for (const [status, body, tag, description] of rows) {
+    it.effect(`${status} ${body || "(empty)"} -> ${tag}`, () =>
+      Effect.gen(function*() {
+        const fromTable = Errors.fromStatus(status, body)
+        assert.strictEqual(fromTable._tag, tag)
+        assert.strictEqual(fromTable.description, description)
+        const api = yield* ApiClient.ApiClient
+        const error = yield* Effect.flip(api.discard(HttpClientRequest.get(api.api("x"))))
+        assert.strictEqual(error._tag, tag)
+        assert.strictEqual((error as { readonly description: string }).description, description)
+        if (Errors.isOSError(error)) assert.strictEqual(error.errno, JSON.parse(body).errno)
+      }).pipe(Effect.provide(clientWith(() => new Response(body, { status })))))
+  }
+
+  it("guards follow the Python hierarchy", () => {
+    const auth = Errors.fromStatus(401, "x")
+    assert.isTrue(Errors.isAuthError(auth))
+    assert.isTrue(Errors.isClientError(auth))
+    assert.isFalse(Errors.isValueError(auth))
+    const notFound = Errors.fromStatus(404, "x")
+    assert.isTrue(Errors.isValueError(notFound))
+    assert.isFalse(Errors.isClientError(notFound))
+    assert.isTrue(Errors.isOSError(Errors.fromErrno("ENOENT", "x")))
+    assert.isTrue(Errors.isNeuroError(new Errors.ConfigError({ description: "x" })))
+    assert.isFalse(Errors.isNeuroError(new Error("x")))
+  })
+})
+
+describe("JSON decoding", () => {
+  it.effect("a body that does not match the schema is a MalformedResponse naming the field", () =>
+    Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      const error = yield* Effect.flip(api.json(HttpClientRequest.get(api.api("x")), Item))
+      assert.strictEqual(error._tag, "MalformedResponse")
+      assert.include(error.message, "id")
+    }).pipe(Effect.provide(clientWith(() => json({ name: "no id" })))))
+
+  it.effect("invalid JSON and a non-JSON content type are MalformedResponse", () =>
+    Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      const error = yield* Effect.flip(api.json(HttpClientRequest.get(api.api("x")), Item))
+      assert.strictEqual(error._tag, "MalformedResponse")
+    }).pipe(Effect.provide(clientWith(() => new Response("{not json", { headers: { "content-type": "application/json" } })))))
+
+  it.effect("appendPath percent-encodes segments and never doubles slashes", () =>
+    Effect.sync(() => {
+      assert.strictEqual(ApiClient.appendPath("https://a.org/api/v1/", "jobs", "job-1").toString(), "https://a.org/api/v1/jobs/job-1")
+      assert.strictEqual(ApiClient.appendPath("https://a.org/api/v1?x=1", "a b", "c/d").toString(), "https://a.org/api/v1/a%20b/c%2Fd")
+      assert.strictEqual(ApiClient.appendPath("https://a.org/s", "user@x:1").toString(), "https://a.org/s/user@x:1")
+    }))
+})
+
+describe("NDJSON streaming", () => {
+  const N = 100_000
+
+  it.effect(`streams ${N} items with constant memory (the body is pulled as it is consumed)`, () => {
+    let produced = 0
+    let maxAhead = 0
+    let consumed = 0
+    const encoder = new TextEncoder()
+    const body = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (produced >= N) return controller.close()
+          let chunk = ""
+          for (let i = 0; i < 100 && produced < N; i++) chunk += JSON.stringify({ id: produced++ }) + "\n"
+          controller.enqueue(encoder.encode(chunk))
+        }
+      }, { highWaterMark: 0 })
+    return Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      const count = yield* api.ndjson(HttpClientRequest.get(api.api("items")), Item).pipe(
+        Stream.tap((item) =>
+          Effect.sync(() => {
+            assert.strictEqual(item.id, consumed)
+            consumed++
+            maxAhead = Math.max(maxAhead, produced - consumed)
+          })
+        ),
+        Stream.runCount
+      )
+      assert.strictEqual(count, N)
+      assert.isBelow(maxAhead, 10_000, "the client must not read the whole body ahead of the consumer")
+    }).pipe(
+      Effect.provide(clientWith(() => new Response(body(), { headers: { "content-type": "application/x-ndjson" } })))
+    )
+  })
+
+  it.effect("sends Accept: application/x-ndjson", () => {
+    let accept: string | null = null
+    return Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      yield* Stream.runDrain(api.ndjson(HttpClientRequest.get(api.api("items")), Item))
+      assert.strictEqual(accept, "application/x-ndjson")
+    }).pipe(Effect.provide(clientWith((req) => {
+      accept = req.headers.get("accept")
+      return new Response("", { headers: { "content-type": "application/x-ndjson" } })
+    })))
+  })
+
+  it.effect("an in-band error line fails the stream after the items before it", () =>
+    Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      const seen: Array<number> = []
+      const error = yield* api.ndjson(HttpClientRequest.get(api.api("items")), Item).pipe(
+        Stream.runForEach((i) => Effect.sync(() => seen.push(i.id))),
+        Effect.flip
+      )
+      assert.deepStrictEqual(seen, [1, 2])
+      assert.strictEqual(error._tag, "NDJSONError")
+      assert.strictEqual((error as Errors.NDJSONError).description, "listing broke")
+    }).pipe(
+      Effect.provide(
+        clientWith(() =>
+          new Response(`{"id": 1}\n{"id": 2}\n{"error": "listing broke"}\n{"id": 3}\n`, {
+            headers: { "content-type": "application/x-ndjson" }
+          })
+        )
+      )
+    ))
+
+  it.effect("an error line with errno becomes the file-system error", () =>
+    Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      const error = yield* Effect.flip(Stream.runDrain(api.ndjson(HttpClientRequest.get(api.api("items")), Item)))
+      assert.strictEqual(error._tag, "FileNotFound")
+    }).pipe(
+      Effect.provide(
+        clientWith(() =>
+          new Response(`{"error": "No such file", "errno": "ENOENT"}\n`, { headers: { "content-type": "application/x-ndjson" } })
+        )
+      )
+    ))
+
+  it.effect("falls back to a whole JSON document with a list key", () =>
+    Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      const items = yield* Stream.runCollect(api.ndjson(HttpClientRequest.get(api.api("items")), Item, { listKey: "jobs" }))
+      assert.deepStrictEqual(Chunk.toReadonlyArray(items).map((i) => i.id), [7, 8])
+    }).pipe(Effect.provide(clientWith(() => json({ jobs: [{ id: 7 }, { id: 8 }] })))))
+
+  it.effect("a bad item is a MalformedResponse, not a crash", () =>
+    Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      const error = yield* Effect.flip(Stream.runDrain(api.ndjson(HttpClientRequest.get(api.api("items")), Item)))
+      assert.strictEqual(error._tag, "MalformedResponse")
+    }).pipe(
+      Effect.provide(clientWith(() => new Response(`{"id": "one"}\n`, { headers: { "content-type": "application/x-ndjson" } })))
+    ))
+})
+
+describe("secrets stay secret", () => {
+  it.effect("the token appears in no error message, JSON form or log line", () => {
+    const logs: Array<string> = []
+    const logger = Logger.make(({ message }) => logs.push(JSON.stringify(message)))
+    return Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      for (const path of ["401", "404", "500"]) {
+        const error = yield* Effect.flip(api.discard(HttpClientRequest.get(api.api(path))))
+        yield* Effect.logError("call failed", error)
+        for (const text of [String(error), error.message, JSON.stringify(error), Errors.fromStatus(401, "x").toString()]) {
+          assert.notInclude(text, TOKEN)
+          assert.notInclude(text, TOKEN.split(".")[1]!)
+        }
+      }
+      assert.isAbove(logs.length, 0)
+      for (const line of logs) assert.notInclude(line, TOKEN.split(".")[1]!)
+    }).pipe(
+      Effect.provide(clientWith((req) => new Response(`echo ${new URL(req.url).pathname}`, { status: Number(new URL(req.url).pathname.split("/").at(-1)) }))),
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+    )
+  })
+
+  it.effect("the request carries the token as a Bearer header", () => {
+    let auth: string | null = null
+    return Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      yield* api.discard(HttpClientRequest.get(api.api("x")))
+      assert.strictEqual(auth, `Bearer ${TOKEN}`)
+      yield* api.discard(HttpClientRequest.get(api.api("x")), { auth: false })
+      assert.isNull(auth)
+    }).pipe(Effect.provide(clientWith((req) => {
+      auth = req.headers.get("authorization")
+      return new Response("")
+    })))
+  })
+})
