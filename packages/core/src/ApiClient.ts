@@ -8,6 +8,7 @@
  *
  * @since 1.0.0
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Context from "effect/Context"
@@ -17,10 +18,11 @@ import * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type { ClusterService } from "./Endpoints.js"
+import type { AuthToken } from "./AuthToken.js"
+import type { ClusterService, Endpoints } from "./Endpoints.js"
 import type { ApiError, ConfigError } from "./Errors.js"
 import * as internal from "./internal/apiClient.js"
-import type { WebSocketConnection } from "./WebSocket.js"
+import type { WebSocketConnection, WebSocketDialer } from "./WebSocket.js"
 
 /**
  * @since 1.0.0
@@ -149,6 +151,14 @@ export declare namespace ApiClient {
 }
 
 /**
+ * What `ApiClient.make` needs: the transport, the token, the endpoints and a websocket dialer.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export type Requirements = HttpClient.HttpClient | AuthToken | Endpoints | WebSocketDialer
+
+/**
  * The default retry policy.
  *
  * @since 1.0.0
@@ -165,14 +175,14 @@ export const defaultRetryPolicy: RetryPolicy = internal.defaultRetryPolicy
 export const make: (options?: Options) => Effect.Effect<
   ApiClient.Service,
   never,
-  internal.Requirements
+  Requirements
 > = internal.make
 
 /**
  * @since 1.0.0
  * @category layers
  */
-export const layer = (options?: Options): Layer.Layer<ApiClient, never, internal.Requirements> =>
+export const layer = (options?: Options): Layer.Layer<ApiClient, never, Requirements> =>
   Layer.effect(ApiClient, internal.make(options))
 
 /**
@@ -192,10 +202,3 @@ export const appendPath: (url: URL | string, ...segments: ReadonlyArray<string>)
  */
 export const USER_AGENT: string = internal.USER_AGENT
 
-/**
- * Requirements of `ApiClient.make`.
- *
- * @since 1.0.0
- * @category models
- */
-export type Requirements = internal.Requirements

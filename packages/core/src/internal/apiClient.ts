@@ -18,8 +18,7 @@ import { Endpoints, serviceUrl } from "../Endpoints.js"
 import * as Errors from "../Errors.js"
 import { WebSocketDialer } from "../WebSocket.js"
 
-/** @internal */
-export type Requirements = HttpClient.HttpClient | AuthToken | Endpoints | WebSocketDialer
+type Requirements = ApiClientModule.Requirements
 
 /** @internal */
 export const SDK_VERSION = "0.1.0"
