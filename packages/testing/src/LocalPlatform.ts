@@ -115,6 +115,23 @@ export interface Faults {
 }
 
 /**
+ * Control of the emulated OAuth provider.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface OAuthControl {
+  /** Approve logins as this user (default: the first user); `"deny"` answers `access_denied`. */
+  readonly approveAs: (user: string | "deny") => Effect.Effect<void>
+  /** Lifetime (`expires_in`) of tokens issued by the token endpoint (default 86400 s). */
+  readonly setTokenTtl: (seconds: number) => Effect.Effect<void>
+  /** How many refresh-token grants the token endpoint has answered. */
+  readonly refreshCount: Effect.Effect<number>
+  /** Raw form bodies the token endpoint received, oldest first. */
+  readonly tokenRequests: Effect.Effect<ReadonlyArray<string>>
+}
+
+/**
  * A running LocalPlatform.
  *
  * @since 1.0.0
@@ -135,6 +152,8 @@ export interface LocalPlatform {
   readonly token: (user?: string, options?: { readonly ttlSeconds?: number | undefined }) => Redacted.Redacted<string>
   /** Fault injection. */
   readonly faults: Faults
+  /** The OAuth provider side: who gets approved, token lifetime, what the token endpoint saw. */
+  readonly oauth: OAuthControl
   /** Requests received so far (method, path, query, headers), oldest first. */
   readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
   /** The platform as an `HttpApp`. */
@@ -267,6 +286,12 @@ const build = (state: PlatformState, url: string, dataDir: string, runtime: Runt
       return Redacted.make(state.issueToken(name, { ttlSeconds: options?.ttlSeconds }))
     },
     faults,
+    oauth: {
+      approveAs: (user) => Effect.sync(() => { state.oauth.approve = user }),
+      setTokenTtl: (seconds) => Effect.sync(() => { state.oauth.tokenTtlSeconds = seconds }),
+      refreshCount: Effect.sync(() => state.oauth.refreshCount),
+      tokenRequests: Effect.sync(() => [...state.oauth.tokenRequests])
+    },
     requests: Effect.sync(() => [...state.requests]),
     httpApp,
     inProcessClient: makeInProcessClient(httpApp, runtime)

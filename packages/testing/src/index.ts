@@ -3,3 +3,4 @@
  */
 export * as LocalPlatform from "./LocalPlatform.js"
 export * as NeuroTest from "./NeuroTest.js"
+export * as TestBrowser from "./TestBrowser.js"

@@ -6,6 +6,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import { configRoutes } from "./configRoutes.js"
 import { plainError } from "./http.js"
+import { oauthRoutes } from "./oauthRoutes.js"
 import type { PlatformState } from "./state.js"
 
 /** Header by which the in-process transport learns that the emulator dropped the connection. */
@@ -69,7 +70,7 @@ export type Routes = (state: PlatformState) => HttpRouter.HttpRouter<never, neve
 
 /** @internal */
 export const makeApp = (state: PlatformState, extra: ReadonlyArray<Routes> = []): HttpApp.Default<never, never> => {
-  let router = HttpRouter.concat(configRoutes(state), HttpRouter.empty.pipe(echoRoute(state)))
+  let router = HttpRouter.concat(configRoutes(state), oauthRoutes(state)).pipe(echoRoute(state))
   for (const routes of extra) router = HttpRouter.concat(router, routes(state))
   const app: HttpApp.Default<never, never> = router.pipe(
     Effect.catchTag("RouteNotFound", () => Effect.succeed(plainError(404, "Not Found"))),

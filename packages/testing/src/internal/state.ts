@@ -122,6 +122,24 @@ export interface Identity {
 }
 
 /** @internal */
+export interface OAuthState {
+  /** Who the authorize endpoint approves: a user name, `undefined` = the first user, `"deny"` = nobody. */
+  approve: string | "deny" | undefined
+  tokenTtlSeconds: number
+  readonly codes: Map<string, {
+    readonly user: string
+    readonly challenge: string
+    readonly redirectUri: string
+    readonly clientId: string
+    readonly expiresAt: number
+  }>
+  readonly refreshTokens: Map<string, string>
+  /** Raw form bodies received by the token endpoint (for protocol tests). */
+  readonly tokenRequests: Array<string>
+  refreshCount: number
+}
+
+/** @internal */
 export class PlatformState {
   readonly secret = randomBytes(32).toString("hex")
   readonly users = new Map<string, User>()
@@ -131,6 +149,14 @@ export class PlatformState {
   recordRequests = true
   readonly clientId = "local-platform-cli"
   readonly audience = "https://local-platform.neu.ro"
+  readonly oauth: OAuthState = {
+    approve: undefined,
+    tokenTtlSeconds: 86400,
+    codes: new Map(),
+    refreshTokens: new Map(),
+    tokenRequests: [],
+    refreshCount: 0
+  }
 
   constructor(options: { readonly clusters?: ReadonlyArray<ClusterSpec> | undefined; readonly users?: ReadonlyArray<string> | undefined }) {
     this.clusters = options.clusters ?? defaultClusters
