@@ -5,6 +5,17 @@
  * @since 1.0.0
  */
 import * as ApiClient from "@neuro-sdk/core/ApiClient"
+import type { Config } from "@neuro-sdk/core/Config"
+import * as ConfigData from "@neuro-sdk/core/ConfigData"
+import { ConfigStore } from "@neuro-sdk/core/ConfigStore"
+import { ConfigError } from "@neuro-sdk/core/Errors"
+import * as Factory from "@neuro-sdk/core/Factory"
+import * as NeuroClient from "@neuro-sdk/core/NeuroClient"
+import * as Session from "@neuro-sdk/core/Session"
+import * as NodeLogin from "@neuro-sdk/node/NodeLogin"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as TestBrowser from "./TestBrowser.js"
 import * as AuthToken from "@neuro-sdk/core/AuthToken"
 import * as Endpoints from "@neuro-sdk/core/Endpoints"
 import * as ServerConfig from "@neuro-sdk/core/ServerConfig"
@@ -76,4 +87,78 @@ export const layerApiClient = (
   const base = layerPlatform(options)
   const withSession = Layer.provideMerge(session, base)
   return Layer.provideMerge(ApiClient.layer(options.apiClient), withSession)
+}
+
+const memoryStore = (initial: ConfigData.ConfigData | undefined) =>
+  Effect.map(Ref.make(initial), (ref): ConfigStore.Service => {
+    const missing = new ConfigError({ description: "Config at memory:// does not exist. Please login." })
+    return {
+      path: "memory://neuro",
+      exists: Effect.map(Ref.get(ref), (d) => d !== undefined),
+      load: Effect.flatMap(Ref.get(ref), (d) => (d === undefined ? Effect.fail(missing) : Effect.succeed(d))),
+      save: (data) => Ref.set(ref, data),
+      updateToken: (u) =>
+        Ref.update(ref, (d) => (d === undefined ? d : new ConfigData.ConfigData({ ...d, ...u }))),
+      remove: Ref.set(ref, undefined),
+      loadRecovery: Effect.flatMap(Ref.get(ref), (d) =>
+        d === undefined
+          ? Effect.fail(missing)
+          : Effect.succeed({ refreshToken: d.refreshToken, url: d.url, clusterName: d.clusterName ?? null, orgName: d.orgName })),
+      loadCookies: Effect.succeed([]),
+      saveCookies: () => Effect.void
+    }
+  })
+
+/**
+ * Everything `NeuroTest.layer` provides.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export type Services =
+  | ApiClient.ApiClient
+  | Config
+  | AuthToken.AuthToken
+  | Endpoints.Endpoints
+  | ConfigStore
+  | LocalPlatform.LocalPlatformTag
+  | HttpClient.HttpClient
+  | WebSocketDialer
+
+/**
+ * A fresh LocalPlatform with a user logged in (token login, config kept in memory), and the
+ * session services (`Config`, `AuthToken`, `Endpoints`) and `ApiClient` wired to it.
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<Services> => {
+  const platform = layerPlatform(options)
+  const store = Layer.effect(
+    ConfigStore,
+    Effect.gen(function*() {
+      const p = yield* LocalPlatform.LocalPlatformTag
+      const token = p.token(options.user ?? options.users?.[0])
+      const server = yield* ServerConfig.fetch(p.apiUrl, { token }).pipe(Effect.orDie)
+      const first = server.clusters[0]
+      return yield* memoryStore(
+        new ConfigData.ConfigData({
+          authConfig: server.auth,
+          token,
+          expirationTime: Date.now() / 1000 + 3 * 365 * 86400,
+          refreshToken: Redacted.make(""),
+          url: p.apiUrl.toString(),
+          version: ConfigData.CONFIG_VERSION,
+          ...(first !== undefined ? { clusterName: first.name } : {}),
+          orgName: first?.orgs[0] ?? null,
+          clusters: server.clusters
+        })
+      )
+    })
+  ).pipe(Layer.provide(platform))
+  const infra = Layer.mergeAll(platform, store)
+  const factory = Factory.layer.pipe(Layer.provide(Layer.mergeAll(infra, TestBrowser.layer, NodeLogin.layerCallbackServer)))
+  const session = Session.layerWith(Effect.succeed({})).pipe(Layer.provide(Layer.merge(infra, factory)), Layer.orDie)
+  const base = Layer.provideMerge(session, infra)
+  return Layer.provideMerge(NeuroClient.layer({ apiClient: options.apiClient }), base)
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto"
+import { Acl } from "./acl.js"
 import * as jwt from "./jwt.js"
 
 /** @internal */
@@ -145,6 +146,7 @@ export class PlatformState {
   readonly users = new Map<string, User>()
   readonly clusters: ReadonlyArray<ClusterSpec>
   readonly faults = new Faults()
+  readonly acl: Acl
   readonly requests: Array<RecordedRequest> = []
   recordRequests = true
   readonly clientId = "local-platform-cli"
@@ -160,6 +162,7 @@ export class PlatformState {
 
   constructor(options: { readonly clusters?: ReadonlyArray<ClusterSpec> | undefined; readonly users?: ReadonlyArray<string> | undefined }) {
     this.clusters = options.clusters ?? defaultClusters
+    this.acl = new Acl((cluster) => this.clusters.find((c) => c.name === cluster)?.orgs ?? [null])
     for (const name of options.users ?? ["user"]) this.addUser(name)
   }
 
