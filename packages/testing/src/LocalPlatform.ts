@@ -316,7 +316,7 @@ const toMillis = (d: Duration.DurationInput): number => {
 export const make = (options: Options = {}): Effect.Effect<LocalPlatform, never, Scope.Scope> =>
   Effect.gen(function*() {
     const dir = yield* makeDataDir(options.dataDir)
-    const state = new PlatformState({ clusters: options.clusters, users: options.users })
+    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path })
     return build(state, IN_PROCESS_URL, dir.path, Runtime.defaultRuntime)
   })
 
@@ -330,7 +330,7 @@ export const make = (options: Options = {}): Effect.Effect<LocalPlatform, never,
 export const serve = (options: ServeOptions = {}): Effect.Effect<LocalPlatform, ServeError, Scope.Scope> =>
   Effect.gen(function*() {
     const dir = yield* makeDataDir(options.dataDir)
-    const state = new PlatformState({ clusters: options.clusters, users: options.users })
+    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path })
     const host = options.host ?? "127.0.0.1"
     const server = yield* NodeHttpServer.make(() => createServer(), { port: options.port ?? 0, host })
     const address = server.address as HttpServer.TcpAddress

@@ -140,6 +140,23 @@ export interface OAuthState {
   refreshCount: number
 }
 
+/** A disk of the disks service; its contents live in `path` (a folder under the data dir). */
+/** @internal */
+export interface DiskRecord {
+  readonly id: string
+  readonly owner: string
+  readonly cluster: string
+  readonly org: string | null
+  readonly name: string | undefined
+  readonly storage: number
+  usedBytes: number | undefined
+  status: "Pending" | "Ready" | "Broken"
+  readonly createdAt: Date
+  lastUsage: Date | undefined
+  readonly lifeSpanSeconds: number | undefined
+  readonly path: string
+}
+
 /** @internal */
 export class PlatformState {
   readonly secret = randomBytes(32).toString("hex")
@@ -147,6 +164,12 @@ export class PlatformState {
   readonly clusters: ReadonlyArray<ClusterSpec>
   readonly faults = new Faults()
   readonly acl: Acl
+  /** Folder holding the platform's data (storage trees, disks, job logs). */
+  readonly dataDir: string
+  /** Secret values by URI `secret://{cluster}/[{org}/]{owner}/{key}`. */
+  readonly secrets = new Map<string, Uint8Array>()
+  /** Disks by id. */
+  readonly disks = new Map<string, DiskRecord>()
   readonly requests: Array<RecordedRequest> = []
   recordRequests = true
   readonly clientId = "local-platform-cli"
@@ -160,7 +183,12 @@ export class PlatformState {
     refreshCount: 0
   }
 
-  constructor(options: { readonly clusters?: ReadonlyArray<ClusterSpec> | undefined; readonly users?: ReadonlyArray<string> | undefined }) {
+  constructor(options: {
+    readonly clusters?: ReadonlyArray<ClusterSpec> | undefined
+    readonly users?: ReadonlyArray<string> | undefined
+    readonly dataDir: string
+  }) {
+    this.dataDir = options.dataDir
     this.clusters = options.clusters ?? defaultClusters
     this.acl = new Acl((cluster) => this.clusters.find((c) => c.name === cluster)?.orgs ?? [null])
     for (const name of options.users ?? ["user"]) this.addUser(name)
