@@ -68,10 +68,16 @@ const echoRoute = (state: PlatformState) =>
 /** @internal */
 export type Routes = (state: PlatformState) => HttpRouter.HttpRouter<never, never>
 
+/** Every service of the platform; each module serves its own paths. */
+const services: ReadonlyArray<Routes> = [
+  configRoutes,
+  oauthRoutes
+]
+
 /** @internal */
-export const makeApp = (state: PlatformState, extra: ReadonlyArray<Routes> = []): HttpApp.Default<never, never> => {
-  let router = HttpRouter.concat(configRoutes(state), oauthRoutes(state)).pipe(echoRoute(state))
-  for (const routes of extra) router = HttpRouter.concat(router, routes(state))
+export const makeApp = (state: PlatformState): HttpApp.Default<never, never> => {
+  let router = HttpRouter.empty.pipe(echoRoute(state))
+  for (const routes of services) router = HttpRouter.concat(router, routes(state))
   const app: HttpApp.Default<never, never> = router.pipe(
     Effect.catchTag("RouteNotFound", () => Effect.succeed(plainError(404, "Not Found"))),
     Effect.catchAllCause((cause) =>
