@@ -8,6 +8,7 @@
  * @since 1.0.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
+import { HttpClient as HttpClientTag } from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -18,6 +19,7 @@ import type { ConfigStore } from "./ConfigStore.js"
 import { Endpoints } from "./Endpoints.js"
 import type { AuthError, ClientError, ConfigError, MalformedResponse, NetworkError, ServerNotAvailable } from "./Errors.js"
 import { Factory } from "./Factory.js"
+import * as cookies from "./internal/cookies.js"
 import * as internal from "./internal/session.js"
 
 /**
@@ -48,3 +50,16 @@ export const layerWith = <R>(
       )
     })
   )
+
+/**
+ * A cookie jar around `HttpClient`: the platform's cookies are sent back to matching hosts and its
+ * sticky-session cookies (`NEURO_*_SESSION`) are loaded from and saved to the config database, so
+ * a new client reuses the load balancer's session (neuro-sdk keeps them 5 minutes).
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layerCookies: Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient | ConfigStore> = Layer.scoped(
+  HttpClientTag,
+  cookies.make
+)

@@ -4,6 +4,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import { randomBytes } from "node:crypto"
 import { configRoutes } from "./configRoutes.js"
 import { plainError } from "./http.js"
 import { oauthRoutes } from "./oauthRoutes.js"
@@ -17,6 +18,23 @@ const dropConnection = (req: HttpServerRequest.HttpServerRequest): HttpServerRes
   const source = req.source as { readonly socket?: { readonly destroy?: () => void } }
   if (source.socket?.destroy !== undefined) source.socket.destroy()
   return HttpServerResponse.empty({ status: 599, headers: { [DROP_HEADER]: "1" } })
+}
+
+/**
+ * Like the platform's load balancer, storage answers carry a sticky-session cookie
+ * (`NEURO_STORAGEAPI_SESSION`) until the client sends one back.
+ */
+const stickySession = (
+  req: HttpServerRequest.HttpServerRequest,
+  path: string,
+  response: HttpServerResponse.HttpServerResponse
+): HttpServerResponse.HttpServerResponse => {
+  if (!/\/storage(\/|$)/.test(path) || /NEURO_STORAGEAPI_SESSION=/.test(req.headers["cookie"] ?? "")) return response
+  return HttpServerResponse.setHeader(
+    response,
+    "Set-Cookie",
+    `NEURO_STORAGEAPI_SESSION=${randomBytes(12).toString("hex")}; Path=/; HttpOnly`
+  )
 }
 
 const faultMiddleware = (state: PlatformState) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
@@ -37,8 +55,10 @@ const faultMiddleware = (state: PlatformState) => <E, R>(app: HttpApp.Default<E,
         const response = HttpServerResponse.unsafeJson({ error: `injected failure ${decision.status}` }, { status: decision.status })
         return decision.retryAfter === undefined ? response : HttpServerResponse.setHeader(response, "Retry-After", decision.retryAfter)
       }
-      case "None":
-        return yield* app
+      case "None": {
+        const response = yield* app
+        return stickySession(req, url.pathname, response)
+      }
     }
   })
 

@@ -1,0 +1,72 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import { SessionCookie } from "../ConfigData.js"
+import { ConfigStore } from "../ConfigStore.js"
+
+/** Sticky-session cookies worth keeping between runs (neuro-sdk's filter). */
+/** @internal */
+export const isSessionCookie = (name: string) => name.startsWith("NEURO_") && name.endsWith("_SESSION")
+
+const domainMatches = (cookieDomain: string, host: string) => {
+  const d = cookieDomain.replace(/^\./, "").toLowerCase()
+  const h = host.toLowerCase()
+  return h === d || h.endsWith("." + d)
+}
+
+const pathMatches = (cookiePath: string, path: string) =>
+  path === cookiePath || path.startsWith(cookiePath.endsWith("/") ? cookiePath : cookiePath + "/")
+
+/**
+ * A cookie jar around the transport: cookies set by the platform are sent back to matching hosts,
+ * and `NEURO_*_SESSION` cookies are loaded from and saved to the config database (5-minute life).
+ */
+/** @internal */
+export const make = Effect.gen(function*() {
+  const http = yield* HttpClient.HttpClient
+  const store = yield* ConfigStore
+  const loaded = yield* Effect.orElseSucceed(store.loadCookies, () => [])
+  const jar = yield* Ref.make(new Map<string, SessionCookie>(loaded.map((c) => [`${c.domain}|${c.path}|${c.name}`, c])))
+
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      const now = (yield* Clock.currentTimeMillis) / 1000
+      const keep = [...(yield* Ref.get(jar)).values()].filter((c) => isSessionCookie(c.name))
+      if (keep.length === 0) return
+      yield* store.saveCookies(keep.map((c) => new SessionCookie({ ...c, timestamp: now }))).pipe(
+        Effect.catchAll((e) => Effect.logWarning("Session cookies were not saved", e))
+      )
+    })
+  )
+
+  return HttpClient.make((request, url) =>
+    Effect.gen(function*() {
+      const cookies = [...(yield* Ref.get(jar)).values()].filter((c) =>
+        domainMatches(c.domain, url.hostname) && pathMatches(c.path, url.pathname)
+      )
+      const withCookies = cookies.length === 0
+        ? request
+        : HttpClientRequest.setHeader(request, "Cookie", cookies.map((c) => `${c.name}=${c.value}`).join("; "))
+      const response = yield* http.execute(withCookies)
+      const set = Object.values(response.cookies.cookies)
+      if (set.length > 0) {
+        const now = (yield* Clock.currentTimeMillis) / 1000
+        yield* Ref.update(jar, (current) => {
+          const next = new Map(current)
+          for (const c of set) {
+            const domain = c.options?.domain ?? url.hostname
+            const path = c.options?.path ?? "/"
+            const key = `${domain}|${path}|${c.name}`
+            const expired = c.options?.maxAge !== undefined && Number(c.options.maxAge) <= 0
+            if (expired || c.value === "") next.delete(key)
+            else next.set(key, new SessionCookie({ name: c.name, domain, path, value: c.value, timestamp: now }))
+          }
+          return next
+        })
+      }
+      return response
+    })
+  )
+})
