@@ -5,6 +5,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { ApiClient, AuthToken, Endpoints, Errors, WebSocket } from "@neuro-sdk/core"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
@@ -121,6 +124,41 @@ describe("JSON decoding", () => {
       assert.strictEqual(ApiClient.appendPath("https://a.org/api/v1?x=1", "a b", "c/d").toString(), "https://a.org/api/v1/a%20b/c%2Fd")
       assert.strictEqual(ApiClient.appendPath("https://a.org/s", "user@x:1").toString(), "https://a.org/s/user@x:1")
     }))
+})
+
+describe("timeouts", () => {
+  const hanging = (options: ApiClient.Options) =>
+    ApiClient.layer({ retry: false, ...options }).pipe(
+      Layer.provide(
+        Layer.mergeAll(
+          Layer.succeed(HttpClient.HttpClient, HttpClient.make(() => Effect.never)),
+          AuthToken.layerStatic(Redacted.make(TOKEN)),
+          Endpoints.layer({ apiUrl: "https://api.example.org/api/v1", clusters: [] }),
+          noWebSocket
+        )
+      )
+    )
+
+  it.effect("no answer within 60 s (neuro-sdk's sock_read) is a NetworkError Timeout", () =>
+    Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      const fiber = yield* Effect.fork(Effect.flip(api.discard(HttpClientRequest.get(api.api("slow")))))
+      yield* TestClock.adjust("59 seconds")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      assert.strictEqual(error._tag, "NetworkError")
+      assert.strictEqual((error as Errors.NetworkError).reason, "Timeout")
+    }).pipe(Effect.provide(hanging({}))))
+
+  it.effect("a per-request timeout of null waits forever", () =>
+    Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      const fiber = yield* Effect.fork(api.discard(HttpClientRequest.get(api.api("slow")), { timeout: null }))
+      yield* TestClock.adjust("1 hour")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(hanging({}))))
 })
 
 describe("NDJSON streaming", () => {
