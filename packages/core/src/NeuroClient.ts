@@ -7,6 +7,7 @@
  */
 import * as Layer from "effect/Layer"
 import * as ApiClient from "./ApiClient.js"
+import * as Storage from "./Storage.js"
 
 /**
  * Options of the client.
@@ -21,7 +22,7 @@ export interface Options {
 /**
  * Subsystem layers, each over `ApiClient` and the session services.
  */
-const subsystems = Layer.empty
+const subsystems = Layer.mergeAll(Storage.layer)
 
 /**
  * `ApiClient` plus every subsystem service.

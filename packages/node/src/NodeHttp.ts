@@ -17,6 +17,7 @@ import * as NodeWebSocket from "./NodeWebSocket.js"
  * @category layers
  */
 export const layer: Layer.Layer<HttpClient.HttpClient | WebSocketDialer> = Layer.merge(
-  NodeHttpClient.layer,
+  // `new http.Agent()` does not keep connections alive by default; NodeHttpClient.layer uses one
+  NodeHttpClient.layerWithoutAgent.pipe(Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true }))),
   NodeWebSocket.layer
 )

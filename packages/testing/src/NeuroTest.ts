@@ -12,6 +12,7 @@ import { ConfigError } from "@neuro-sdk/core/Errors"
 import * as Factory from "@neuro-sdk/core/Factory"
 import * as NeuroClient from "@neuro-sdk/core/NeuroClient"
 import * as Session from "@neuro-sdk/core/Session"
+import type { Storage } from "@neuro-sdk/core/Storage"
 import * as NodeLogin from "@neuro-sdk/node/NodeLogin"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
@@ -23,6 +24,10 @@ import type { WebSocketDialer } from "@neuro-sdk/core/WebSocket"
 import * as NodeHttp from "@neuro-sdk/node/NodeHttp"
 import * as NodeWebSocket from "@neuro-sdk/node/NodeWebSocket"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as LocalPlatform from "./LocalPlatform.js"
@@ -124,6 +129,9 @@ export type Services =
   | LocalPlatform.LocalPlatformTag
   | HttpClient.HttpClient
   | WebSocketDialer
+  | FileSystem.FileSystem
+  | Path.Path
+  | Storage
 
 /**
  * A fresh LocalPlatform with a user logged in (token login, config kept in memory), and the
@@ -159,6 +167,6 @@ export const layer = (options: Options = {}): Layer.Layer<Services> => {
   const infra = Layer.mergeAll(platform, store)
   const factory = Factory.layer.pipe(Layer.provide(Layer.mergeAll(infra, TestBrowser.layer, NodeLogin.layerCallbackServer)))
   const session = Session.layerWith(Effect.succeed({})).pipe(Layer.provide(Layer.merge(infra, factory)), Layer.orDie)
-  const base = Layer.provideMerge(session, infra)
+  const base = Layer.mergeAll(Layer.provideMerge(session, infra), NodeFileSystem.layer, NodePath.layer)
   return Layer.provideMerge(NeuroClient.layer({ apiClient: options.apiClient }), base)
 }

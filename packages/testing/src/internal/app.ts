@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto"
 import { configRoutes } from "./configRoutes.js"
 import { plainError } from "./http.js"
 import { oauthRoutes } from "./oauthRoutes.js"
+import { storageRoutes } from "./storageRoutes.js"
 import type { PlatformState } from "./state.js"
 
 /** Header by which the in-process transport learns that the emulator dropped the connection. */
@@ -91,7 +92,8 @@ export type Routes = (state: PlatformState) => HttpRouter.HttpRouter<never, neve
 /** Every service of the platform; each module serves its own paths. */
 const services: ReadonlyArray<Routes> = [
   configRoutes,
-  oauthRoutes
+  oauthRoutes,
+  storageRoutes
 ]
 
 /** @internal */

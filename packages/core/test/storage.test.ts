@@ -1,0 +1,76 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { fnmatchRegex, makeRules, parseIgnoreFile } from "../src/internal/storageFilter.js"
+import { isSafeName, normalizeStorage, rootPath } from "../src/internal/storageUri.js"
+
+const who = { user: "alice", cluster: "c1", org: null }
+
+describe("storage URIs", () => {
+  it.effect("normalizes like neuro-sdk", () =>
+    Effect.gen(function*() {
+      const n = (s: string, org: string | null = null) => Effect.map(normalizeStorage(s, { ...who, org }), (u) => u.href)
+      assert.strictEqual(yield* n("storage:data/a.csv"), "storage://c1/alice/data/a.csv")
+      assert.strictEqual(yield* n("storage:data/a.csv", "acme"), "storage://c1/acme/alice/data/a.csv")
+      assert.strictEqual(yield* n("storage:/bob/shared"), "storage://c1/bob/shared")
+      assert.strictEqual(yield* n("storage://c2/alice/x", "acme"), "storage://c2/alice/x")
+      assert.strictEqual(yield* n("storage:"), "storage://c1/alice")
+      assert.strictEqual(yield* n("storage:dir/"), "storage://c1/alice/dir/")
+      assert.strictEqual(yield* n("storage:my%20dir/f%231"), "storage://c1/alice/my%20dir/f%231")
+      assert.strictEqual(yield* n("storage:a/../b"), "storage://c1/alice/b")
+      assert.strictEqual((yield* Effect.flip(n("file:///x")))._tag, "InvalidInputError")
+      assert.strictEqual((yield* Effect.flip(n("storage:~/x")))._tag, "InvalidInputError")
+      assert.strictEqual(rootPath(new URL("storage://c1/acme/alice/my%20dir/")), "/acme/alice/my dir")
+    }))
+
+  it("refuses unsafe names from the server", () => {
+    for (const bad of ["", ".", "..", "a/b", "../x", "/etc/passwd", "a\\b", "x\0"]) assert.isFalse(isSafeName(bad), bad)
+    for (const ok of ["a", ".hidden", "..a", "a..", "名前", "a b"]) assert.isTrue(isSafeName(ok), ok)
+  })
+})
+
+describe("glob and ignore-file patterns", () => {
+  it("fnmatch", () => {
+    assert.isTrue(fnmatchRegex("*.txt").test("a.txt"))
+    assert.isTrue(fnmatchRegex("[!f]*").test("bar"))
+    assert.isFalse(fnmatchRegex("[!f]*").test("foo"))
+    assert.isTrue(fnmatchRegex("a?c").test("abc"))
+    assert.isTrue(fnmatchRegex("a[").test("a["))
+    assert.isTrue(fnmatchRegex("[*]").test("*"))
+    assert.isFalse(fnmatchRegex("a.c").test("abc"))
+  })
+
+  const rules = (lines: ReadonlyArray<readonly [boolean, string]>, prefix = "", prefix2 = "") =>
+    makeRules(lines.map(([exclude, pattern]) => ({ exclude, pattern })), prefix, prefix2, () => true)
+
+  it("matches the uris.md F2 table", () => {
+    const check = (m: (p: string) => boolean, expected: Record<string, boolean>) => {
+      for (const [p, keep] of Object.entries(expected)) assert.strictEqual(m(p), keep, p)
+    }
+    check(rules([[true, "*.txt"]]), { spam: true, "spam.txt": false, ".txt": false, "dir/spam.txt": false, "dir.txt/spam": true })
+    check(rules([[true, "*.txt"], [false, "s*"]]), { "spam.txt": true, "ham.txt": false, "dir/spam.txt": true })
+    check(rules([[true, "dir/*.txt"]]), { "spam.txt": true, "dir/spam.txt": false, "parent/dir/spam.txt": true })
+    check(rules([[true, "/spam"]]), { spam: false, "spam/": false, ham: true, "dir/spam": true })
+    check(rules([[true, "spam/"]]), { spam: true, "spam/": false })
+    check(rules([[true, "a*b"]]), { ab: false, "a-b": false, "a/b": true })
+    check(rules([[true, "dir/**"]]), { spam: true, "dir/": false, dir: true, "dir/child/spam": false })
+    check(rules([[true, "dir/**/*.txt"]]), { "dir/spam.txt": false, "dir/child/spam.txt": false, "dir/spam": true })
+    check(rules([[true, "**/x"]]), { x: false, "a/b/x/": false, ax: true })
+    check(rules([[true, "*"], [false, ""]]), { a: false, "a/": true })
+    check(rules([[true, "*"]], "sub/"), { x: true, "sub/x": false, sub: true })
+    check(rules([[true, "dir/s*"], [true, "/*.txt"]], "", "dir/"), { "spam.txt": false, "ham.txt": true, spam: false })
+  })
+
+  it("reads ignore files", () => {
+    const parsed = parseIgnoreFile("\uFEFF*.txt  \r\n\n# comment\n!s*")
+    assert.deepStrictEqual(parsed, [{ exclude: true, pattern: "*.txt" }, { exclude: false, pattern: "s*" }])
+    const m = makeRules(parsed, "base/", "", () => true)
+    assert.isTrue(m("base/spam.txt"))
+    assert.isFalse(m("base/ham.txt"))
+    assert.isTrue(m("ham.txt"))
+    const escaped = makeRules(parseIgnoreFile("a\\ \n  c\n\\#x"), "", "", () => true)
+    assert.isFalse(escaped("a "))
+    assert.isFalse(escaped("  c"))
+    assert.isTrue(escaped("c"))
+    assert.isFalse(escaped("#x"))
+  })
+})
