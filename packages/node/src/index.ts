@@ -3,3 +3,5 @@
  */
 export * as NodeHttp from "./NodeHttp.js"
 export * as NodeWebSocket from "./NodeWebSocket.js"
+export * as NodeConfigStore from "./NodeConfigStore.js"
+export * as NodeLogin from "./NodeLogin.js"

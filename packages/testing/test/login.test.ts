@@ -30,7 +30,7 @@ const setup = (options: LocalPlatform.ServeOptions = {}) =>
   })
 
 describe("login against LocalPlatform over a real socket", () => {
-  it.scoped("browser login: authorization code + PKCE through the local callback server", () =>
+  it.scopedLive("browser login: authorization code + PKCE through the local callback server", () =>
     Effect.gen(function*() {
       const { platform, login, session } = yield* setup()
       yield* platform.oauth.approveAs("frank")
@@ -55,7 +55,7 @@ describe("login against LocalPlatform over a real socket", () => {
       assert.strictEqual(username, "frank")
     }), { timeout: 60_000 })
 
-  it.scoped("a denied authorization is an AuthError and writes nothing", () =>
+  it.scopedLive("a denied authorization is an AuthError and writes nothing", () =>
     Effect.gen(function*() {
       const { platform, login } = yield* setup()
       yield* platform.oauth.approveAs("deny")
@@ -65,7 +65,7 @@ describe("login against LocalPlatform over a real socket", () => {
       assert.isFalse(yield* factory.isConfigPresent)
     }))
 
-  it.scoped("headless login with the code shown by the headless page", () =>
+  it.scopedLive("headless login with the code shown by the headless page", () =>
     Effect.gen(function*() {
       const { platform, login, session } = yield* setup()
       const factory = yield* Effect.provide(Factory.Factory, login)
@@ -79,7 +79,7 @@ describe("login against LocalPlatform over a real socket", () => {
       assert.strictEqual(username, "erin")
     }))
 
-  it.scoped("token login, then a second login is refused until logout", () =>
+  it.scopedLive("token login, then a second login is refused until logout", () =>
     Effect.gen(function*() {
       const { platform, login, session, dir } = yield* setup()
       const factory = yield* Effect.provide(Factory.Factory, login)
@@ -98,7 +98,7 @@ describe("login against LocalPlatform over a real socket", () => {
       assert.strictEqual(missing._tag, "ConfigError")
     }))
 
-  it.scoped("a rejected token writes nothing", () =>
+  it.scopedLive("a rejected token writes nothing", () =>
     Effect.gen(function*() {
       const { platform, login } = yield* setup()
       const factory = yield* Effect.provide(Factory.Factory, login)
@@ -107,7 +107,7 @@ describe("login against LocalPlatform over a real socket", () => {
       assert.isFalse(yield* factory.isConfigPresent)
     }))
 
-  it.scoped("passed-config login switches to the passed cluster", () =>
+  it.scopedLive("passed-config login switches to the passed cluster", () =>
     Effect.gen(function*() {
       const { platform, login, session } = yield* setup({
         clusters: [{ name: "first", orgs: [null] }, { name: "second", orgs: ["acme"] }]
@@ -126,7 +126,7 @@ describe("login against LocalPlatform over a real socket", () => {
       assert.notInclude(malformed.message, "%%%")
     }))
 
-  it.scoped("an expired token is refreshed once under 20 concurrent calls, and persisted", () =>
+  it.scopedLive("an expired token is refreshed once under 20 concurrent calls, and persisted", () =>
     Effect.gen(function*() {
       const { platform, login, session } = yield* setup()
       yield* platform.oauth.setTokenTtl(1)
@@ -148,7 +148,7 @@ describe("login against LocalPlatform over a real socket", () => {
       assert.include(yield* answer.text, `"authorized":true`)
     }), { timeout: 60_000 })
 
-  it.scoped("a refresh the server refuses is an AuthError asking to log in again", () =>
+  it.scopedLive("a refresh the server refuses is an AuthError asking to log in again", () =>
     Effect.gen(function*() {
       const { platform, login, session } = yield* setup()
       yield* platform.oauth.setTokenTtl(1)
