@@ -1,41 +1,37 @@
 /**
- * Quickstart: boot an embedded LocalPlatform on a loopback port, log in with a token, and read
- * the server configuration through the SDK.
+ * Quickstart: boot an embedded LocalPlatform on a loopback port, log in with a token into a fresh
+ * config directory (the same database the Python CLI uses), then use the SDK over that login:
+ * configuration, storage round trip.
  *
  *   npm ci && npm run quickstart
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { ApiClient, AuthToken, Endpoints, ServerConfig, Storage } from "@neuro-sdk/core"
-import { NodeHttp } from "@neuro-sdk/node"
-import { LocalPlatform, NeuroTest } from "@neuro-sdk/testing"
+import { Config, Factory, Jobs, Storage } from "@neuro-sdk/core"
+import { NeuroNode } from "@neuro-sdk/node"
+import { LocalPlatform } from "@neuro-sdk/testing"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Schema from "effect/Schema"
+import type * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
-const program = Effect.gen(function*() {
-  const platform = yield* LocalPlatform.serve({ users: ["alice"] })
-  yield* Console.log(`LocalPlatform listening at ${platform.apiUrl}`)
-
-  const token = platform.token("alice")
-  const config = yield* ServerConfig.fetch(platform.apiUrl, { token })
-  const layer = ApiClient.layer().pipe(
-    Layer.provide(AuthToken.layerStatic(token)),
-    Layer.provide(Endpoints.layer({ apiUrl: platform.apiUrl, clusters: config.clusters }))
+/**
+ * Log in to the platform at `apiUrl` with a token, in a fresh config directory — what
+ * `neuro login-with-token` does; the Python CLI could use this directory as it is.
+ */
+const login = (apiUrl: URL, token: Redacted.Redacted<string>, configDir: string) =>
+  Effect.flatMap(Factory.Factory, (factory) => factory.loginWithToken(token, { url: apiUrl })).pipe(
+    Effect.provide(NeuroNode.layerFactory({ path: configDir }))
   )
 
-  yield* Effect.gen(function*() {
-    const api = yield* ApiClient.ApiClient
-    const me = yield* api.json(HttpClientRequest.get(api.api("config")), Schema.Struct({ authorized: Schema.Boolean }))
-    yield* Console.log(`authorized: ${me.authorized}`)
-  }).pipe(Effect.provide(layer))
-
-  for (const cluster of config.clusters) {
+/** What a user program looks like: services from the layer, nothing else. */
+const showConfig = Effect.gen(function*() {
+  const config = yield* Config.Config
+  yield* Console.log(`logged in as ${yield* config.username} on cluster ${yield* config.clusterName}`)
+  for (const cluster of (yield* config.clusters).values()) {
     yield* Console.log(`cluster ${cluster.name} (orgs: ${cluster.orgs.map((o) => o ?? "<no org>").join(", ")})`)
     yield* Console.log(`  storage:    ${cluster.storageUrl}`)
     yield* Console.log(`  monitoring: ${cluster.monitoringUrl}`)
@@ -46,12 +42,10 @@ const program = Effect.gen(function*() {
       )
     }
   }
-}).pipe(Effect.scoped, Effect.provide(NodeHttp.layer))
-
+})
 
 // ---------------------------------------------------------------------------------------------
 // Storage: upload a small folder, list it, download it back and check it is identical.
-// (A logged-in client over a socket from NeuroTest; its own LocalPlatform.)
 // ---------------------------------------------------------------------------------------------
 const storageDemo = Effect.gen(function*() {
   const storage = yield* Storage.Storage
@@ -72,6 +66,40 @@ const storageDemo = Effect.gen(function*() {
   const same = ["README.md", "data/numbers.csv"].every((f) => readFileSync(join(src, f)).equals(readFileSync(join(back, f))))
   yield* Console.log(same ? "download identical to the upload" : "download differs from the upload!")
   if (!same) return yield* Effect.dieMessage("storage round trip differs")
-}).pipe(Effect.scoped, Effect.provide(NeuroTest.layer({ transport: "socket", users: ["alice"] })))
+})
 
-NodeRuntime.runMain(Effect.zipRight(program, storageDemo))
+/** Start a job that prints a few lines, follow its log as it comes, then print how it ended. */
+const jobsDemo = Effect.gen(function*() {
+  const jobs = yield* Jobs.Jobs
+  const job = yield* jobs.start({
+    image: "ubuntu:22.04",
+    presetName: "cpu-small",
+    command: `bash -c 'for i in 1 2 3; do echo "hello from the job, line $i"; sleep 0.3; done'`
+  })
+  yield* Console.log(`job ${job.id}: ${job.status}`)
+  yield* jobs.monitor(job.id).pipe(
+    Stream.decodeText(),
+    Stream.splitLines,
+    Stream.runForEach((line) => Console.log(`job log: ${line}`))
+  )
+  const finished = yield* jobs.status(job.id).pipe(
+    Effect.filterOrFail((j) => Jobs.JobStatus.isFinished(j.status), () => "still running" as const),
+    Effect.retry({ schedule: Schedule.spaced("200 millis"), while: (e) => e === "still running" })
+  )
+  yield* Console.log(`job ${finished.id}: ${finished.status}, exit code ${finished.history.exitCode}`)
+})
+
+const main = Effect.gen(function*() {
+  const platform = yield* LocalPlatform.serve({ users: ["alice"] })
+  yield* Console.log(`LocalPlatform listening at ${platform.apiUrl}`)
+  const configDir = yield* Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "neuro-quickstart-config-"))),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+  yield* login(platform.apiUrl, platform.token("alice"), configDir)
+  yield* Effect.all([showConfig, storageDemo, jobsDemo], { discard: true }).pipe(
+    Effect.provide(NeuroNode.layer({ path: configDir, cwd: configDir }))
+  )
+}).pipe(Effect.scoped)
+
+NodeRuntime.runMain(main)

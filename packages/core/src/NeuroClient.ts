@@ -7,7 +7,13 @@
  */
 import * as Layer from "effect/Layer"
 import * as ApiClient from "./ApiClient.js"
+import * as Jobs from "./Jobs.js"
+import * as Parser from "./Parser.js"
 import * as Storage from "./Storage.js"
+import * as Users from "./Users.js"
+import * as Secrets from "./Secrets.js"
+import * as Disks from "./Disks.js"
+import * as ServiceAccounts from "./ServiceAccounts.js"
 
 /**
  * Options of the client.
@@ -22,7 +28,7 @@ export interface Options {
 /**
  * Subsystem layers, each over `ApiClient` and the session services.
  */
-const subsystems = Layer.mergeAll(Storage.layer)
+const subsystems = Layer.mergeAll(Storage.layer, Parser.layer, Jobs.layer, Users.layer, Secrets.layer, Disks.layer, ServiceAccounts.layer)
 
 /**
  * `ApiClient` plus every subsystem service.

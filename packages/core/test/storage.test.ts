@@ -1,7 +1,24 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { fnmatchRegex, makeRules, parseIgnoreFile } from "../src/internal/storageFilter.js"
-import { isSafeName, normalizeStorage, rootPath } from "../src/internal/storageUri.js"
+import { Either } from "effect"
+import * as FileFilter from "../src/FileFilter.js"
+import { fnmatchRegex, ignoreLines } from "../src/internal/fileFilter.js"
+import { isSafeName, normalizeStorage, rootPath } from "../src/internal/uriStorage.js"
+
+// the rules of the former internal/storageFilter helpers, over the FileFilter module
+const parseIgnoreFile = (text: string) => ignoreLines(text.replace(/^\uFEFF/, ""))
+const makeRules = (
+  lines: ReadonlyArray<{ readonly exclude: boolean; readonly pattern: string }>,
+  prefix: string,
+  prefix2: string,
+  fallback: (path: string) => boolean
+) => {
+  const filter = lines.reduce(
+    (f, { exclude, pattern }) => Either.getOrThrow(FileFilter.append(f, exclude, pattern, { prefix, prefix2 })),
+    FileFilter.make()
+  )
+  return (path: string) => FileFilter.matchRules(filter, path) ?? fallback(path)
+}
 
 const who = { user: "alice", cluster: "c1", org: null }
 

@@ -29,6 +29,8 @@ import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DROP_HEADER, makeApp } from "./internal/app.js"
+import { configureJobs } from "./internal/jobsStore.js"
+import * as JobRunner from "./JobRunner.js"
 import type { ClusterSpec, PresetSpec, RecordedRequest, RequestMatch } from "./internal/state.js"
 import { defaultClusters, defaultPresets, PlatformState } from "./internal/state.js"
 
@@ -74,6 +76,43 @@ export interface Options {
   readonly clusters?: ReadonlyArray<ClusterSpec> | undefined
   /** Folder for the platform's data (storage, job logs...). Default: a fresh temporary folder, removed on close. */
   readonly dataDir?: string | undefined
+  /**
+   * Key signing the platform's tokens (default: random per instance). Fixing it makes tokens
+   * valid across instances, e.g. for a committed config-database fixture.
+   */
+  readonly tokenSecret?: string | undefined
+  /** How jobs run and are scheduled (runner, capacity, quota, time scale); see `JobsOptions`. */
+  readonly jobs?: JobsOptions | undefined
+}
+
+/**
+ * Jobs on LocalPlatform.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface JobsOptions {
+  /**
+   * Runs the jobs' containers. Default: the `JobRunner` in the context if there is one, else
+   * `JobRunner.makeProcess()` (local child processes).
+   */
+  readonly runner?: JobRunner.JobRunner.Service | undefined
+  /** The one node jobs are scheduled on (default 16 CPUs, 64 GiB, no GPU); `capacity` answers from it. */
+  readonly capacity?: { readonly cpu?: number; readonly memory?: number; readonly gpu?: number } | undefined
+  /** Running jobs quota per user (a number for everybody, or by user name); default none. */
+  readonly runningJobsQuota?: number | Readonly<Record<string, number>> | undefined
+  /** How long one minute of a job's `max_run_time_minutes` lasts (default 1 minute; tests shorten it). */
+  readonly lifeSpanMinute?: Duration.DurationInput | undefined
+  /** How long a job that does not fit may stay pending (default 3 minutes, as the platform). */
+  readonly scheduleTimeout?: Duration.DurationInput | undefined
+  /** Between SIGTERM and SIGKILL when a job is killed (default 5 seconds). */
+  readonly killGracePeriod?: Duration.DurationInput | undefined
+  /** Pause before a container is restarted by the restart policy (default 200 ms). */
+  readonly restartDelay?: Duration.DurationInput | undefined
+  /** Accept `privileged` jobs (default false, as a cluster without privileged mode). */
+  readonly allowPrivileged?: boolean | undefined
+  /** Accept a `priority` other than normal (default false, as a cluster without job priorities). */
+  readonly allowJobPriority?: boolean | undefined
 }
 
 /**
@@ -307,6 +346,17 @@ const toMillis = (d: Duration.DurationInput): number => {
   return Number(d)
 }
 
+/** The jobs store of a platform: stops every job's container when the platform closes. */
+const setUpJobs = (state: PlatformState, options: JobsOptions | undefined) =>
+  Effect.gen(function*() {
+    const fromContext = yield* Effect.serviceOption(JobRunner.JobRunner)
+    const runner = options?.runner ?? (fromContext._tag === "Some" ? fromContext.value : undefined)
+    yield* Effect.acquireRelease(
+      Effect.sync(() => configureJobs(state, { ...options, runner })),
+      (store) => Effect.sync(() => store.close())
+    )
+  })
+
 /**
  * A LocalPlatform reachable only in-process (through `inProcessClient`).
  *
@@ -316,7 +366,8 @@ const toMillis = (d: Duration.DurationInput): number => {
 export const make = (options: Options = {}): Effect.Effect<LocalPlatform, never, Scope.Scope> =>
   Effect.gen(function*() {
     const dir = yield* makeDataDir(options.dataDir)
-    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path })
+    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path, tokenSecret: options.tokenSecret })
+    yield* setUpJobs(state, options.jobs)
     return build(state, IN_PROCESS_URL, dir.path, Runtime.defaultRuntime)
   })
 
@@ -330,7 +381,8 @@ export const make = (options: Options = {}): Effect.Effect<LocalPlatform, never,
 export const serve = (options: ServeOptions = {}): Effect.Effect<LocalPlatform, ServeError, Scope.Scope> =>
   Effect.gen(function*() {
     const dir = yield* makeDataDir(options.dataDir)
-    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path })
+    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path, tokenSecret: options.tokenSecret })
+    yield* setUpJobs(state, options.jobs)
     const host = options.host ?? "127.0.0.1"
     const server = yield* NodeHttpServer.make(() => createServer(), { port: options.port ?? 0, host })
     const address = server.address as HttpServer.TcpAddress

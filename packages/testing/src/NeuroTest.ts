@@ -8,14 +8,20 @@ import * as ApiClient from "@neuro-sdk/core/ApiClient"
 import type { Config } from "@neuro-sdk/core/Config"
 import * as ConfigData from "@neuro-sdk/core/ConfigData"
 import { ConfigStore } from "@neuro-sdk/core/ConfigStore"
-import { ConfigError } from "@neuro-sdk/core/Errors"
 import * as Factory from "@neuro-sdk/core/Factory"
 import * as NeuroClient from "@neuro-sdk/core/NeuroClient"
 import * as Session from "@neuro-sdk/core/Session"
+import type { Jobs, LocalTcpServer } from "@neuro-sdk/core/Jobs"
 import type { Storage } from "@neuro-sdk/core/Storage"
+import type { Parser } from "@neuro-sdk/core/Parser"
+import type { Users } from "@neuro-sdk/core/Users"
+import type { Secrets } from "@neuro-sdk/core/Secrets"
+import type { Disks } from "@neuro-sdk/core/Disks"
+import type { ServiceAccounts } from "@neuro-sdk/core/ServiceAccounts"
 import * as NodeLogin from "@neuro-sdk/node/NodeLogin"
+import * as NodePortForward from "@neuro-sdk/node/NodePortForward"
 import * as Redacted from "effect/Redacted"
-import * as Ref from "effect/Ref"
+import * as MemoryConfigStore from "./MemoryConfigStore.js"
 import * as TestBrowser from "./TestBrowser.js"
 import * as AuthToken from "@neuro-sdk/core/AuthToken"
 import * as Endpoints from "@neuro-sdk/core/Endpoints"
@@ -94,26 +100,6 @@ export const layerApiClient = (
   return Layer.provideMerge(ApiClient.layer(options.apiClient), withSession)
 }
 
-const memoryStore = (initial: ConfigData.ConfigData | undefined) =>
-  Effect.map(Ref.make(initial), (ref): ConfigStore.Service => {
-    const missing = new ConfigError({ description: "Config at memory:// does not exist. Please login." })
-    return {
-      path: "memory://neuro",
-      exists: Effect.map(Ref.get(ref), (d) => d !== undefined),
-      load: Effect.flatMap(Ref.get(ref), (d) => (d === undefined ? Effect.fail(missing) : Effect.succeed(d))),
-      save: (data) => Ref.set(ref, data),
-      updateToken: (u) =>
-        Ref.update(ref, (d) => (d === undefined ? d : new ConfigData.ConfigData({ ...d, ...u }))),
-      remove: Ref.set(ref, undefined),
-      loadRecovery: Effect.flatMap(Ref.get(ref), (d) =>
-        d === undefined
-          ? Effect.fail(missing)
-          : Effect.succeed({ refreshToken: d.refreshToken, url: d.url, clusterName: d.clusterName ?? null, orgName: d.orgName })),
-      loadCookies: Effect.succeed([]),
-      saveCookies: () => Effect.void
-    }
-  })
-
 /**
  * Everything `NeuroTest.layer` provides.
  *
@@ -132,6 +118,13 @@ export type Services =
   | FileSystem.FileSystem
   | Path.Path
   | Storage
+  | Parser
+  | Users
+  | Secrets
+  | Disks
+  | ServiceAccounts
+  | Jobs
+  | LocalTcpServer
 
 /**
  * A fresh LocalPlatform with a user logged in (token login, config kept in memory), and the
@@ -149,7 +142,7 @@ export const layer = (options: Options = {}): Layer.Layer<Services> => {
       const token = p.token(options.user ?? options.users?.[0])
       const server = yield* ServerConfig.fetch(p.apiUrl, { token }).pipe(Effect.orDie)
       const first = server.clusters[0]
-      return yield* memoryStore(
+      return yield* MemoryConfigStore.make(
         new ConfigData.ConfigData({
           authConfig: server.auth,
           token,
@@ -167,6 +160,6 @@ export const layer = (options: Options = {}): Layer.Layer<Services> => {
   const infra = Layer.mergeAll(platform, store)
   const factory = Factory.layer.pipe(Layer.provide(Layer.mergeAll(infra, TestBrowser.layer, NodeLogin.layerCallbackServer)))
   const session = Session.layerWith(Effect.succeed({})).pipe(Layer.provide(Layer.merge(infra, factory)), Layer.orDie)
-  const base = Layer.mergeAll(Layer.provideMerge(session, infra), NodeFileSystem.layer, NodePath.layer)
+  const base = Layer.mergeAll(Layer.provideMerge(session, infra), NodeFileSystem.layer, NodePath.layer, NodePortForward.layer)
   return Layer.provideMerge(NeuroClient.layer({ apiClient: options.apiClient }), base)
 }

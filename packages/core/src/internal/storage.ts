@@ -30,8 +30,9 @@ import {
   StorageProgressStart,
   StorageProgressStep
 } from "../Storage.js"
-import { fnmatchRegex, hasMagic, makeRules, type Match, parseIgnoreFile } from "./storageFilter.js"
-import * as Uri from "./storageUri.js"
+import * as FileFilter from "../FileFilter.js"
+import { fnmatchRegex, hasMagic } from "./fileFilter.js"
+import * as Uri from "./uriStorage.js"
 
 type StorageError = StorageModule.StorageError
 type Progress = StorageModule.StorageProgress
@@ -713,8 +714,9 @@ export const make = Effect.gen(function*() {
       })
     })
 
-  const loadIgnoreFile = (file: string, prefix: string, prefix2: string, previous: Match) =>
-    Effect.map(Effect.mapError(fs.readFileString(file), fromPlatform), (text) => makeRules(parseIgnoreFile(text), prefix, prefix2, previous))
+  /** An ignore file's rules on top of `previous` (neuro-sdk `FileFilter(previous.match)`). */
+  const loadIgnoreFile = (file: string, prefix: string, prefix2: string, previous: FileFilter.FileFilter) =>
+    FileFilter.readFromFile(FileFilter.on(previous), fs, file, { prefix, prefix2 })
 
   const uploadDir = Effect.fn("Storage.uploadDir")(function*(
     srcInput: URL | string,
@@ -731,9 +733,8 @@ export const make = Effect.gen(function*() {
     const slots = yield* makeLimiter(limit)
     const fanOut = limit
     const ignoreNames = [...(options.ignoreFileNames ?? [])].sort()
-    const userFilter = options.filter
-
-    let ancestors: Match = () => true
+    // the user's filter is the fallback: ignore-file rules decide first, as in neuro-sdk
+    let ancestors = FileFilter.make(options.filter)
     if (ignoreNames.length > 0) {
       const chain: Array<string> = []
       for (let d = path.dirname(root); ; d = path.dirname(d)) {
@@ -756,7 +757,7 @@ export const make = Effect.gen(function*() {
       dir: string,
       dst: URL,
       rel: string,
-      match: Match,
+      match: FileFilter.FileFilter,
       update: boolean,
       cont: boolean,
       ancestorsIds: ReadonlySet<string>
@@ -801,8 +802,7 @@ export const make = Effect.gen(function*() {
           const info = Option.getOrUndefined(e.info)
           const isDir = info?.type === "Directory"
           const childRel = rel + e.name + (isDir ? "/" : "")
-          if (!filter(childRel)) continue
-          if (userFilter !== undefined && !(yield* userFilter(childRel))) continue
+          if (!(yield* FileFilter.match(filter, childRel))) continue
           if (info !== undefined && info.type === "File") {
             tasks.push(Effect.gen(function*() {
               const r = remote.get(e.name)

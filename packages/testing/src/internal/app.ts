@@ -9,6 +9,12 @@ import { configRoutes } from "./configRoutes.js"
 import { plainError } from "./http.js"
 import { oauthRoutes } from "./oauthRoutes.js"
 import { storageRoutes } from "./storageRoutes.js"
+import { usersRoutes } from "./usersRoutes.js"
+import { secretsRoutes } from "./secretsRoutes.js"
+import { disksRoutes } from "./disksRoutes.js"
+import { serviceAccountsRoutes } from "./serviceAccountsRoutes.js"
+import { jobsRoutes } from "./jobsRoutes.js"
+import { monitoringRoutes } from "./monitoringRoutes.js"
 import type { PlatformState } from "./state.js"
 
 /** Header by which the in-process transport learns that the emulator dropped the connection. */
@@ -93,7 +99,13 @@ export type Routes = (state: PlatformState) => HttpRouter.HttpRouter<never, neve
 const services: ReadonlyArray<Routes> = [
   configRoutes,
   oauthRoutes,
-  storageRoutes
+  storageRoutes,
+  usersRoutes,
+  secretsRoutes,
+  disksRoutes,
+  serviceAccountsRoutes,
+  monitoringRoutes,
+  jobsRoutes
 ]
 
 /** @internal */

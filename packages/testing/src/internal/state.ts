@@ -159,7 +159,8 @@ export interface DiskRecord {
 
 /** @internal */
 export class PlatformState {
-  readonly secret = randomBytes(32).toString("hex")
+  /** Key signing the platform's tokens (HS256). */
+  readonly secret: string
   readonly users = new Map<string, User>()
   readonly clusters: ReadonlyArray<ClusterSpec>
   readonly faults = new Faults()
@@ -170,6 +171,8 @@ export class PlatformState {
   readonly secrets = new Map<string, Uint8Array>()
   /** Disks by id. */
   readonly disks = new Map<string, DiskRecord>()
+  /** Sub-roles that exist (`alice/roles/team`, `alice/service-accounts/ci`); tokens of other sub-roles are refused. */
+  readonly roles = new Set<string>()
   readonly requests: Array<RecordedRequest> = []
   recordRequests = true
   readonly clientId = "local-platform-cli"
@@ -187,7 +190,9 @@ export class PlatformState {
     readonly clusters?: ReadonlyArray<ClusterSpec> | undefined
     readonly users?: ReadonlyArray<string> | undefined
     readonly dataDir: string
+    readonly tokenSecret?: string | undefined
   }) {
+    this.secret = options.tokenSecret ?? randomBytes(32).toString("hex")
     this.dataDir = options.dataDir
     this.clusters = options.clusters ?? defaultClusters
     this.acl = new Acl((cluster) => this.clusters.find((c) => c.name === cluster)?.orgs ?? [null])
@@ -235,6 +240,7 @@ export class PlatformState {
     if (typeof claims.exp === "number" && claims.exp <= Date.now() / 1000) return undefined
     const name = claims["identity"] ?? claims[jwt.USER_CLAIM]
     if (typeof name !== "string" || !this.users.has(name.split("/")[0]!)) return undefined
+    if (name.includes("/") && !this.roles.has(name)) return undefined
     return { user: name, claims }
   }
 }

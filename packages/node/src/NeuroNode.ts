@@ -1,0 +1,100 @@
+/**
+ * The whole SDK on Node, over the login stored in the config directory — neuro-sdk's
+ * `Factory(path).get()`. A `neuro login` done with the Python CLI is picked up as it is.
+ *
+ * ```ts
+ * import { NeuroNode } from "@neuro-sdk/node"
+ * import { Jobs } from "@neuro-sdk/core"
+ *
+ * const program = Effect.gen(function*() { ... }).pipe(Effect.provide(NeuroNode.layer()))
+ * ```
+ *
+ * @since 1.0.0
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as ApiClient from "@neuro-sdk/core/ApiClient"
+import type { ConfigStore } from "@neuro-sdk/core/ConfigStore"
+import type { ConfigError } from "@neuro-sdk/core/Errors"
+import * as Factory from "@neuro-sdk/core/Factory"
+import * as NeuroClient from "@neuro-sdk/core/NeuroClient"
+import * as Plugins from "@neuro-sdk/core/Plugins"
+import * as Session from "@neuro-sdk/core/Session"
+import * as UserConfig from "@neuro-sdk/core/UserConfig"
+import type { WebSocketDialer } from "@neuro-sdk/core/WebSocket"
+import * as Layer from "effect/Layer"
+import * as NodeConfigStore from "./NodeConfigStore.js"
+import * as NodeHttp from "./NodeHttp.js"
+import * as NodeLogin from "./NodeLogin.js"
+import * as NodePlugins from "./NodePlugins.js"
+import * as NodePortForward from "./NodePortForward.js"
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface Options {
+  /** The config directory (default: `NEUROMATION_CONFIG`, else `~/.neuro`). */
+  readonly path?: string | undefined
+  /** Where `.neuro.toml` is looked for (upward); default the current directory. */
+  readonly cwd?: string | undefined
+  /**
+   * The plugins whose config keys are accepted: by default the neuro CLI's keys and installed
+   * packages with the `neuro-sdk-plugin` keyword.
+   */
+  readonly plugins?: Layer.Layer<Plugins.Plugins, ConfigError> | undefined
+  readonly apiClient?: ApiClient.Options | undefined
+  /**
+   * The transport: `HttpClient` and `WebSocketDialer` (default `NodeHttp.layer`: `node:http` with
+   * keep-alive, and `ws`). The session-cookie jar is put around it.
+   */
+  readonly transport?: Layer.Layer<HttpClient.HttpClient | WebSocketDialer> | undefined
+}
+
+/**
+ * Config store, transport (with the session-cookie jar), Node platform services, the local TCP
+ * listener of `Jobs.portForward`, and plugins:
+ * what both logging in and using a login need.
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layerInfrastructure = (options: Options = {}) => {
+  const store = NodeConfigStore.layer({ path: options.path })
+  const transport = options.transport ?? NodeHttp.layer
+  const http = Session.layerCookies.pipe(Layer.provide(Layer.merge(transport, store)))
+  // the cookie jar's HttpClient comes last, so it is the one provided
+  return Layer.mergeAll(store, transport, http, NodeContext.layer, NodePortForward.layer, options.plugins ?? NodePlugins.layer())
+}
+
+/**
+ * `Factory` (login, logout) over the config directory, with the system browser and the local
+ * callback server for the browser flow.
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layerFactory = (
+  options: Options = {}
+): Layer.Layer<Factory.Factory | ConfigStore | HttpClient.HttpClient | WebSocketDialer | NodeContext.NodeContext | Plugins.Plugins, ConfigError> => {
+  const infra = layerInfrastructure(options)
+  const factory = Factory.layer.pipe(
+    Layer.provide(Layer.mergeAll(infra, NodeLogin.layerBrowserOpener, NodeLogin.layerCallbackServer))
+  )
+  return Layer.merge(factory, infra)
+}
+
+/**
+ * Every service of the SDK over the stored login: `Config`, `AuthToken`, `ApiClient` and the
+ * subsystems, plus `Factory` for logout and re-login. Fails with `ConfigError` when there is no
+ * usable login (`Config at ... does not exists. Please login.`).
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layer = (options: Options = {}) => {
+  const configDir = NodeConfigStore.resolvePath(options.path)
+  const base = layerFactory({ ...options, path: configDir })
+  const session = Session.layerWith(UserConfig.load({ configDir, cwd: options.cwd })).pipe(Layer.provide(base))
+  return Layer.provideMerge(NeuroClient.layer({ apiClient: options.apiClient }), Layer.provideMerge(session, base))
+}
