@@ -85,6 +85,12 @@ export declare namespace WebSocketDialer {
       options: {
         readonly headers: Readonly<Record<string, string>>
         readonly protocols?: ReadonlyArray<string> | undefined
+        /**
+         * Seconds between pings that keep an idle connection alive and detect a dead peer (no
+         * pong within half the interval closes the connection with an error). Default 30, as
+         * neuro-sdk; 0 disables.
+         */
+        readonly heartbeatSeconds?: number | undefined
       }
     ) => Effect.Effect<WebSocketConnection, WebSocketHandshakeError | WebSocketError, Scope.Scope>
   }

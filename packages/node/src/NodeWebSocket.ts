@@ -37,6 +37,14 @@ const readBody = (res: IncomingMessage): Promise<string> =>
   })
 
 /**
+ * Seconds between pings on an open websocket (neuro-sdk's `heartbeat=30`).
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const DEFAULT_HEARTBEAT_SECONDS = 30
+
+/**
  * Open a websocket with `ws`. Messages are buffered in an unbounded queue between the socket and
  * the `messages` stream; backpressure is the peer's TCP window once the consumer stops reading.
  *
@@ -70,8 +78,31 @@ export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
             ws.terminate()
           })
         })
+        const heartbeat = (options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS) * 1000
+        let pingTimer: ReturnType<typeof setInterval> | undefined
+        let pongTimer: ReturnType<typeof setTimeout> | undefined
+        const stopHeartbeat = () => {
+          clearInterval(pingTimer)
+          clearTimeout(pongTimer)
+        }
+        ws.on("pong", () => clearTimeout(pongTimer))
         ws.on("open", () => {
           opened = true
+          if (heartbeat > 0) {
+            pingTimer = setInterval(() => {
+              if (ws.readyState !== WS.OPEN) return
+              ws.ping()
+              clearTimeout(pongTimer)
+              pongTimer = setTimeout(() => {
+                Queue.unsafeOffer(queue, {
+                  _tag: "Error",
+                  error: new WebSocketError({ description: `no pong within ${heartbeat / 2000} seconds` })
+                })
+                ws.terminate()
+              }, heartbeat / 2)
+            }, heartbeat)
+            pingTimer.unref()
+          }
           resume(Effect.succeed(ws))
         })
         ws.on("message", (data, isBinary) => {
@@ -84,9 +115,13 @@ export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
           else Queue.unsafeOffer(queue, { _tag: "Error", error: e })
         })
         ws.on("close", () => {
+          stopHeartbeat()
           Queue.unsafeOffer(queue, { _tag: "End" })
         })
-        return Effect.sync(() => ws.terminate())
+        return Effect.sync(() => {
+          stopHeartbeat()
+          ws.terminate()
+        })
       }),
       (ws) =>
         Effect.async<void>((resume) => {

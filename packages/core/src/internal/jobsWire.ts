@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Errors from "../Errors.js"
+import * as Uri from "../Uri.js"
 import type * as JobsModule from "../Jobs.js"
 import * as Either from "effect/Either"
 import type { ImageParser } from "../Image.js"
@@ -400,72 +401,23 @@ export interface Who {
 
 const invalid = (kind: string, input: string, description: string) => new Errors.InvalidInputError({ kind, input, description })
 
-const decodeSegment = (s: string): string => {
-  try {
-    return decodeURIComponent(s)
-  } catch {
-    return s
-  }
-}
-
-// yarl keeps RFC 3986 pchar characters unescaped
-const encodeSegment = (segment: string): string =>
-  encodeURIComponent(segment).replace(/%(2[146789ABC]|3[ABD]|40|24|26)/gi, (m) => decodeURIComponent(m))
-
-const removeDots = (segments: ReadonlyArray<string>): Array<string> => {
-  const out: Array<string> = []
-  segments.forEach((s, i) => {
-    const last = i === segments.length - 1
-    if (s === ".") {
-      if (last) out.push("")
-    } else if (s === "..") {
-      out.pop()
-      if (last) out.push("")
-    } else out.push(s)
-  })
-  return out
-}
-
 /**
- * neuro-sdk's `normalize_{storage_path,secret,disk}_uri`: the scheme must be `scheme`; a URI with a
- * host is kept; `scheme:path` is under the user, `scheme:/path` under the cluster root; the org is
- * prefixed to completed URIs.
+ * neuro-sdk's `normalize_{storage_path,secret,disk}_uri` (the `Uri` module's): the scheme must be
+ * `scheme`; a URI with a host is kept; `scheme:path` is under the user, `scheme:/path` under the
+ * cluster root; the org is prefixed to completed URIs.
  */
 /** @internal */
-export const normalizeUri = (scheme: "storage" | "secret" | "disk", url: URL, who: Who): Effect.Effect<URL, Errors.InvalidInputError> =>
-  Effect.suspend(() => {
-    const text = url.href
-    const kind = scheme === "storage" ? "volume" : scheme
-    if (url.protocol !== `${scheme}:`) {
-      return Effect.fail(invalid(kind, text, `Invalid ${scheme} scheme '${url.protocol}' (only '${scheme}:' is allowed)`))
-    }
-    if (url.hash !== "") {
-      return Effect.fail(invalid(kind, text, `Fragment part is not allowed in ${scheme} URI. Use '%23' to quote '#' in path.`))
-    }
-    if (url.search !== "") {
-      return Effect.fail(invalid(kind, text, `Query part is not allowed in ${scheme} URI. Use '%3F' to quote '?' in path.`))
-    }
-    if (url.username !== "") return Effect.fail(invalid(kind, text, `User is not allowed in ${scheme} URI.`))
-    if (url.password !== "") return Effect.fail(invalid(kind, text, `Password is not allowed in ${scheme} URI`))
-    if (url.port !== "") return Effect.fail(invalid(kind, text, `Port is not allowed in ${scheme} URI`))
-    const build = (host: string, segments: ReadonlyArray<string>) =>
-      new URL(`${scheme}://${host}/${removeDots(segments).map(encodeSegment).join("/")}`)
-    if (url.host !== "") {
-      if (url.host.startsWith("~")) return Effect.fail(invalid(kind, text, `Cannot expand user for ${text}`))
-      return Effect.succeed(build(url.host.toLowerCase(), url.pathname.split("/").slice(1).map(decodeSegment)))
-    }
-    const path = url.pathname.split("/").map(decodeSegment).join("/")
-    if (path.replace(/^\/+/, "").startsWith("~")) return Effect.fail(invalid(kind, text, `Cannot expand user for ${text}`))
-    let segments: Array<string>
-    if (path.startsWith("/")) {
-      const rest = path.replace(/^\/+/, "")
-      segments = rest === "" ? [] : rest.split("/")
-    } else {
-      segments = path === "" ? [who.user] : [who.user, ...path.split("/")]
-    }
-    if (who.org !== null) segments = [who.org, ...segments]
-    return Effect.succeed(build(who.cluster, segments))
-  })
+export const normalizeUri = (scheme: "storage" | "secret" | "disk", url: URL, who: Who): Effect.Effect<URL, Errors.InvalidInputError> => {
+  const identity = { username: who.user, clusterName: who.cluster, orgName: who.org }
+  switch (scheme) {
+    case "storage":
+      return Uri.normalizeStorageUri(url, identity)
+    case "secret":
+      return Uri.normalizeSecretUri(url, identity)
+    case "disk":
+      return Uri.normalizeDiskUri(url, identity)
+  }
+}
 
 /** `int(x // 60)`: whole minutes, rounded down. */
 /** @internal */
