@@ -7,7 +7,15 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
-import type { AuthError, ClientError, ConfigError, MalformedResponse, NetworkError, ServerNotAvailable } from "./Errors.js"
+import type {
+  AuthError,
+  ClientError,
+  ConfigError,
+  InvalidInputError,
+  MalformedResponse,
+  NetworkError,
+  ServerNotAvailable
+} from "./Errors.js"
 import type { Cluster, Preset } from "./ServerConfig.js"
 
 /**
@@ -59,7 +67,10 @@ export declare namespace Config {
     /** A valid access token (refreshed when expired). */
     readonly token: Effect.Effect<Redacted.Redacted<string>, AuthError | NetworkError | MalformedResponse>
     /** Re-read the clusters from `/config` and save them. */
-    readonly fetch: Effect.Effect<void, ConfigError | AuthError | ClientError | ServerNotAvailable | NetworkError | MalformedResponse>
+    readonly fetch: Effect.Effect<
+      void,
+      ConfigError | AuthError | ClientError | ServerNotAvailable | NetworkError | MalformedResponse | InvalidInputError
+    >
     /** Make another cluster current (and pick its org), persisted. */
     readonly switchCluster: (name: string) => Effect.Effect<void, ConfigError>
     /** Make another org current (`null` = no org), persisted. */

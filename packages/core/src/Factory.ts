@@ -13,7 +13,15 @@ import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type { ConfigStore } from "./ConfigStore.js"
-import type { AuthError, ClientError, ConfigError, MalformedResponse, NetworkError, ServerNotAvailable } from "./Errors.js"
+import type {
+  AuthError,
+  ClientError,
+  ConfigError,
+  InvalidInputError,
+  MalformedResponse,
+  NetworkError,
+  ServerNotAvailable
+} from "./Errors.js"
 import * as internal from "./internal/factory.js"
 import type { BrowserOpener, CallbackServer } from "./Login.js"
 
@@ -39,7 +47,14 @@ export const PASS_CONFIG_ENV_NAME = "NEURO_PASSED_CONFIG"
  * @since 1.0.0
  * @category models
  */
-export type LoginError = ConfigError | AuthError | ClientError | ServerNotAvailable | NetworkError | MalformedResponse
+export type LoginError =
+  | ConfigError
+  | AuthError
+  | ClientError
+  | ServerNotAvailable
+  | NetworkError
+  | MalformedResponse
+  | InvalidInputError
 
 /**
  * @since 1.0.0

@@ -170,14 +170,22 @@ export const PresetFromServer: Schema.Schema<Preset, typeof PresetWire.Encoded> 
   }
 )
 
+/** A URL as text: kept as given (the stored form must round-trip), but it must parse. */
+const UrlText = Schema.String.pipe(
+  Schema.filter((s) => URL.canParse(s) || `expected an absolute URL, got ${JSON.stringify(s)}`)
+)
+
+/** A URL as text, or `""` (neuro-sdk reads an empty optional URL as none). */
+const UrlTextOrEmpty = Schema.Union(Schema.Literal(""), UrlText)
+
 const clusterUrlFields = {
-  registry_url: Schema.String,
-  storage_url: Schema.String,
-  users_url: Schema.String,
-  monitoring_url: Schema.String,
-  secrets_url: Schema.String,
-  disks_url: Schema.String,
-  buckets_url: Schema.String
+  registry_url: UrlText,
+  storage_url: UrlText,
+  users_url: UrlText,
+  monitoring_url: UrlText,
+  secrets_url: UrlText,
+  disks_url: UrlText,
+  buckets_url: UrlText
 }
 
 const clusterFrom = (w: {
@@ -252,15 +260,15 @@ export const ClusterFromServer: Schema.Schema<Cluster, typeof ClusterWire.Encode
  * @category wire
  */
 export const ServerConfigWire = Schema.Struct({
-  auth_url: Schema.String,
-  token_url: Schema.String,
-  logout_url: Schema.String,
+  auth_url: UrlText,
+  token_url: UrlText,
+  logout_url: UrlText,
   client_id: Schema.String,
   audience: Schema.String,
-  headless_callback_url: Schema.String,
-  callback_urls: optionalNullable(Schema.Array(Schema.String)),
-  success_redirect_url: optionalNullable(Schema.String),
-  admin_url: optionalNullable(Schema.String),
+  headless_callback_url: UrlText,
+  callback_urls: optionalNullable(Schema.Array(UrlText)),
+  success_redirect_url: optionalNullable(UrlTextOrEmpty),
+  admin_url: optionalNullable(UrlTextOrEmpty),
   authorized: optionalNullable(Schema.Boolean),
   clusters: optionalNullable(Schema.Array(ClusterFromServer))
 })
@@ -406,14 +414,14 @@ export const ClusterFromStore: Schema.Schema<Cluster, typeof ClusterStored.Encod
  * @category config database
  */
 export const AuthConfigStored = Schema.Struct({
-  auth_url: Schema.String,
-  token_url: Schema.String,
-  logout_url: Schema.String,
+  auth_url: UrlText,
+  token_url: UrlText,
+  logout_url: UrlText,
   client_id: Schema.String,
   audience: Schema.String,
-  headless_callback_url: Schema.String,
-  success_redirect_url: Schema.optional(Schema.NullOr(Schema.String)),
-  callback_urls: optionalNullable(Schema.Array(Schema.String))
+  headless_callback_url: UrlText,
+  success_redirect_url: Schema.optional(Schema.NullOr(UrlTextOrEmpty)),
+  callback_urls: optionalNullable(Schema.Array(UrlText))
 })
 
 /**
@@ -472,11 +480,21 @@ export const fetch: (
   options?: { readonly token?: Redacted.Redacted<string> | undefined; readonly userAgent?: string | undefined }
 ) => Effect.Effect<
   ServerConfig,
-  Errors.AuthError | Errors.ClientError | Errors.ServerNotAvailable | Errors.NetworkError | Errors.MalformedResponse,
+  | Errors.AuthError
+  | Errors.ClientError
+  | Errors.ServerNotAvailable
+  | Errors.NetworkError
+  | Errors.MalformedResponse
+  | Errors.InvalidInputError,
   HttpClient.HttpClient
 > = (apiUrl, options = {}) =>
   Effect.gen(function*() {
     const http = HttpClient.withTracerPropagation(yield* HttpClient.HttpClient, false)
+    if (!URL.canParse(String(apiUrl))) {
+      return yield* Effect.fail(
+        new Errors.InvalidInputError({ kind: "url", input: String(apiUrl), description: "the API URL is not an absolute URL" })
+      )
+    }
     const url = internal.appendPath(apiUrl, "config")
     const context = { method: "GET", url: url.toString() }
     let request = HttpClientRequest.get(url).pipe(HttpClientRequest.setHeader("User-Agent", options.userAgent ?? internal.USER_AGENT))

@@ -17,7 +17,15 @@ import type { UserConfigData } from "./Config.js"
 import { Config } from "./Config.js"
 import type { ConfigStore } from "./ConfigStore.js"
 import { Endpoints } from "./Endpoints.js"
-import type { AuthError, ClientError, ConfigError, MalformedResponse, NetworkError, ServerNotAvailable } from "./Errors.js"
+import type {
+  AuthError,
+  ClientError,
+  ConfigError,
+  InvalidInputError,
+  MalformedResponse,
+  NetworkError,
+  ServerNotAvailable
+} from "./Errors.js"
 import { Factory } from "./Factory.js"
 import * as cookies from "./internal/cookies.js"
 import * as internal from "./internal/session.js"
@@ -28,7 +36,14 @@ import * as internal from "./internal/session.js"
  * @since 1.0.0
  * @category models
  */
-export type SessionError = ConfigError | AuthError | ClientError | ServerNotAvailable | NetworkError | MalformedResponse
+export type SessionError =
+  | ConfigError
+  | AuthError
+  | ClientError
+  | ServerNotAvailable
+  | NetworkError
+  | MalformedResponse
+  | InvalidInputError
 
 /**
  * The session services, reading the user TOML configuration with the given effect.

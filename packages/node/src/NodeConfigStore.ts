@@ -79,13 +79,15 @@ interface MainRow {
   readonly clusters: unknown
 }
 
+const UrlText = Schema.String.pipe(Schema.filter((s) => URL.canParse(s)))
+
 const MainRowSchema = Schema.Struct({
   auth_config: Schema.parseJson(AuthConfigFromStore),
   token: Schema.String,
   expiration_time: Schema.Number,
   refresh_token: Schema.String,
-  url: Schema.String,
-  admin_url: Schema.NullOr(Schema.String),
+  url: UrlText,
+  admin_url: Schema.NullOr(Schema.Union(Schema.Literal(""), UrlText)),
   version: Schema.String,
   cluster_name: Schema.NullOr(Schema.String),
   org_name: Schema.NullOr(Schema.String),

@@ -172,7 +172,7 @@ const importPlugin = (name: string, file: string): Effect.Effect<Plugins.Plugin,
       const fallback = isObject(mod) && isObject(mod["default"]) ? mod["default"]["setup"] : undefined
       const setup = typeof direct === "function" ? direct : fallback
       return typeof setup === "function"
-        ? Effect.succeed<Plugins.Plugin>({ name, setup: (manager) => void setup(manager) })
+        ? Effect.succeed<Plugins.Plugin>({ name, setup: (manager) => setup(manager) })
         : Effect.fail(new ConfigError({ description: `Plugin ${name} does not export a setup function`, path: file }))
     })
   )

@@ -187,6 +187,20 @@ describe("NodeConfigStore: the config database of neuro-sdk 23.2", () => {
         message: () => "Malformed config. Please logout and login again."
       },
       {
+        name: "a cluster URL that is not a URL",
+        spoil: (dir) =>
+          python(
+            `import sqlite3,sys; c=sqlite3.connect(sys.argv[1]+"/db"); c.execute("UPDATE main SET clusters=replace(clusters, 'https://api.example.org/api/v1/secrets', 'not a url')"); c.commit()`,
+            dir
+          ),
+        message: () => "Malformed config. Please logout and login again."
+      },
+      {
+        name: "an API URL that is not a URL",
+        spoil: (dir) => python(`import sqlite3,sys; c=sqlite3.connect(sys.argv[1]+"/db"); c.execute("UPDATE main SET url='::'"); c.commit()`, dir),
+        message: () => "Malformed config. Please logout and login again."
+      },
+      {
         name: "an extra column in main",
         spoil: (dir) => python(`import sqlite3,sys; c=sqlite3.connect(sys.argv[1]+"/db"); c.execute("ALTER TABLE main ADD COLUMN extra TEXT"); c.commit()`, dir),
         message: () => "Malformed config. Please logout and login again."

@@ -123,6 +123,16 @@ describe("NodePlugins.discover", () => {
       error = yield* Effect.flip(NodePlugins.discover({ searchFrom: app, scan: false, packages: ["throws"] }))
       assert.match(error.description, /^Plugin throws could not be loaded: kaboom/)
     }).pipe(Effect.provide(Files)))
+
+  it.scoped("an asynchronous setup fails the layer (its rejection is handled, not left to crash Node)", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      const file = join(root, "async-plugin.mjs")
+      write(file, "export async function setup() { throw new Error('boom') }\n")
+      const error = yield* Effect.flip(Layer.build(NodePlugins.layer({ scan: false, packages: [file] })))
+      assert.strictEqual(error._tag, "ConfigError")
+      assert.include(error.description, "asynchronous setup")
+    }))
 })
 
 describe("NodePlugins.layer with UserConfig", () => {
