@@ -151,6 +151,45 @@ describe("timeouts", () => {
       assert.strictEqual((error as Errors.NetworkError).reason, "Timeout")
     }).pipe(Effect.provide(hanging({}))))
 
+  it.effect("headers then a body that never finishes: json fails with a NetworkError Timeout", () =>
+    Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      const fiber = yield* Effect.fork(Effect.flip(api.json(HttpClientRequest.get(api.api("stall")), Item)))
+      yield* TestClock.adjust("59 seconds")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      assert.strictEqual(error._tag, "NetworkError")
+      assert.strictEqual((error as Errors.NetworkError).reason, "Timeout")
+    }).pipe(
+      Effect.provide(
+        ApiClient.layer({ retry: false }).pipe(
+          Layer.provide(
+            Layer.mergeAll(
+              Layer.succeed(
+                HttpClient.HttpClient,
+                HttpClient.make((request) =>
+                  Effect.succeed(
+                    HttpClientResponse.fromWeb(
+                      request,
+                      // the headers arrive; the body never does
+                      new Response(new ReadableStream<Uint8Array>({ start: () => {} }), {
+                        status: 200,
+                        headers: { "content-type": "application/json" }
+                      })
+                    )
+                  )
+                )
+              ),
+              AuthToken.layerStatic(Redacted.make(TOKEN)),
+              Endpoints.layer({ apiUrl: "https://api.example.org/api/v1", clusters: [] }),
+              noWebSocket
+            )
+          )
+        )
+      )
+    ))
+
   it.effect("a per-request timeout of null waits forever", () =>
     Effect.gen(function*() {
       const api = yield* ApiClient.ApiClient

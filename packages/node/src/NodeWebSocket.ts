@@ -44,9 +44,15 @@ const readBody = (res: IncomingMessage): Promise<string> =>
  */
 export const DEFAULT_HEARTBEAT_SECONDS = 30
 
+/** Received messages held for the consumer before the socket stops reading (`ws.pause()`). */
+const HIGH_WATER_MARK = 64
+/** The socket reads again once the consumer has taken the queue down to this many. */
+const LOW_WATER_MARK = 16
+
 /**
- * Open a websocket with `ws`. Messages are buffered in an unbounded queue between the socket and
- * the `messages` stream; backpressure is the peer's TCP window once the consumer stops reading.
+ * Open a websocket with `ws`. Received messages wait in a queue for the `messages` stream; when
+ * the consumer falls behind by {@link HIGH_WATER_MARK} messages the socket is paused, so the
+ * peer is held back by TCP flow control instead of memory growing.
  *
  * @since 1.0.0
  * @category constructors
@@ -54,6 +60,8 @@ export const DEFAULT_HEARTBEAT_SECONDS = 30
 export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
   Effect.gen(function*() {
     const queue = yield* Queue.unbounded<Incoming>()
+    /** Messages queued and not yet taken by the consumer. */
+    const flow = { pending: 0 }
     const socket = yield* Effect.acquireRelease(
       Effect.async<WS, WebSocketHandshakeError | WebSocketError>((resume) => {
         const wsUrl = url.replace(/^http/, "ws")
@@ -108,6 +116,7 @@ export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
         ws.on("message", (data, isBinary) => {
           const bytes = toBytes(data)
           Queue.unsafeOffer(queue, { _tag: "Message", data: isBinary ? bytes : Buffer.from(bytes).toString("utf8") })
+          if (++flow.pending >= HIGH_WATER_MARK && !ws.isPaused) ws.pause()
         })
         ws.on("error", (error) => {
           const e = new WebSocketError({ description: error.message, cause: error })
@@ -137,7 +146,13 @@ export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
           if (ws.readyState === WS.OPEN) ws.close(1000)
         })
     )
-    const messages: Stream.Stream<Uint8Array | string, WebSocketError> = Stream.fromQueue(queue).pipe(
+    const messages: Stream.Stream<Uint8Array | string, WebSocketError> = Stream.fromQueue(queue, { maxChunkSize: 1 }).pipe(
+      Stream.tap((m) =>
+        Effect.sync(() => {
+          if (m._tag !== "Message") return
+          if (--flow.pending <= LOW_WATER_MARK && socket.isPaused) socket.resume()
+        })
+      ),
       Stream.takeWhile((m) => m._tag !== "End"),
       Stream.mapEffect((m) =>
         m._tag === "Error" ? Effect.fail(m.error) : Effect.succeed(m._tag === "Message" ? m.data : new Uint8Array())

@@ -75,9 +75,15 @@ describe("NodeConfigStore: the config database of neuro-sdk 23.2", () => {
       const data = sample()
       assert.strictEqual(dumps(Schema.encodeSync(AuthConfigFromStore)(data.authConfig)), AUTH_JSON)
       assert.strictEqual(dumps(Schema.encodeSync(Schema.Array(ClusterFromStore))(data.clusters)), CLUSTERS_JSON)
-      const value = { "ключ": "значение €😀\n\u0001", n: 7, f: 0.25, b: [true, null] }
+      const value = { "ключ": "значение €😀\n\u0001\u007f\u0080", n: 7, f: 0.25, b: [true, null] }
       const fromPython = python(`import json, sys; print(json.dumps(json.loads(sys.argv[1])), end="")`, JSON.stringify(value))
       assert.strictEqual(dumps(value), fromPython)
+      assert.strictEqual(
+        dumps([NaN, Infinity, -Infinity, 1.5e-7, 1e-5, 0.0001, 0.1, 0.5, 7, 1073741824, 1e21, 1.25e-10, 123456.789]),
+        python(
+          `import json; print(json.dumps([float("nan"), float("inf"), float("-inf"), 1.5e-7, 1e-5, 0.0001, 0.1, 0.5, 7, 1073741824, 10**21, 1.25e-10, 123456.789]), end="")`
+        )
+      )
     }))
 
   it.scopedLive("a saved login reads in Python exactly as neuro-sdk expects", () =>

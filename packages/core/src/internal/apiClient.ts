@@ -241,8 +241,25 @@ export const make = Effect.fnUntraced(function*(
     return loop(0)
   }
 
-  const readJson = (response: HttpClientResponse.HttpClientResponse) =>
-    Effect.flatMap(Effect.mapError(response.text, fromHttpClientError), (text) => {
+  /** The whole body as text; a body that does not finish within `timeout` is a `NetworkError`. */
+  const readText = (response: HttpClientResponse.HttpClientResponse, timeout: Duration.Duration | null) => {
+    const text = Effect.mapError(response.text, fromHttpClientError)
+    return timeout === null ? text : text.pipe(
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () =>
+          new Errors.NetworkError({
+            reason: "Timeout",
+            description: `the body did not arrive within ${Duration.format(timeout)}`,
+            method: response.request.method,
+            url: response.request.url
+          })
+      })
+    )
+  }
+
+  const readJson = (response: HttpClientResponse.HttpClientResponse, timeout: Duration.Duration | null) =>
+    Effect.flatMap(readText(response, timeout), (text) => {
       const request = response.request
       const contentType = response.headers["content-type"] ?? ""
       if (text === "") return Effect.succeed(null as unknown)
@@ -263,10 +280,15 @@ export const make = Effect.fnUntraced(function*(
 
   const json = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>, opts: ApiClientModule.RequestOptions = {}) =>
     Effect.flatMap(send(request, opts), (response) =>
-      Effect.flatMap(readJson(response), decodeWith(schema, request, response.status)))
+      Effect.flatMap(
+        readJson(response, resolveTimeout(opts.timeout, clientTimeout)),
+        decodeWith(schema, request, response.status)
+      ))
 
   const discard = (request: HttpClientRequest.HttpClientRequest, opts: ApiClientModule.RequestOptions = {}) =>
-    Effect.flatMap(send(request, opts), (response) => Effect.mapError(response.text, fromHttpClientError)).pipe(Effect.asVoid)
+    Effect.flatMap(send(request, opts), (response) => readText(response, resolveTimeout(opts.timeout, clientTimeout))).pipe(
+      Effect.asVoid
+    )
 
   const bodyStream = (
     response: HttpClientResponse.HttpClientResponse,
@@ -316,7 +338,7 @@ export const make = Effect.fnUntraced(function*(
         )
       }
       return Stream.unwrap(Effect.gen(function*() {
-        const doc = yield* readJson(response)
+        const doc = yield* readJson(response, resolveTimeout(opts.timeout, clientTimeout))
         const list = opts.listKey === undefined
           ? doc
           : Predicate.isRecord(doc)

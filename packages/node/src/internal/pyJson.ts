@@ -6,11 +6,26 @@
  */
 
 const escapeString = (s: string): string =>
-  JSON.stringify(s).replace(/[\u0080-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"))
+  JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"))
 
+/**
+ * A number as Python prints it. Integral values are taken for Python `int`s (the JSON they came
+ * from had no fraction); other values follow `float.__repr__`: the shortest round-tripping digits
+ * (as JavaScript), in exponent form with at least two exponent digits when the decimal exponent is
+ * below -4 or at least 16. Non-finite values are written `NaN`, `Infinity`, `-Infinity`, as Python
+ * does (not strict JSON).
+ */
 const number = (n: number): string => {
-  if (!Number.isFinite(n)) throw new TypeError(`cannot encode ${n} as JSON`)
-  return JSON.stringify(n)
+  if (Number.isNaN(n)) return "NaN"
+  if (n === Infinity) return "Infinity"
+  if (n === -Infinity) return "-Infinity"
+  if (Number.isInteger(n)) return Object.is(n, -0) ? "0" : BigInt(n).toString()
+  const [mantissa, exponentText] = n.toExponential().split("e") as [string, string]
+  const exponent = Number(exponentText)
+  if (exponent < -4 || exponent >= 16) {
+    return `${mantissa}e${exponent < 0 ? "-" : "+"}${String(Math.abs(exponent)).padStart(2, "0")}`
+  }
+  return String(n)
 }
 
 /** @internal */
