@@ -217,7 +217,7 @@ export const make = (options: Options = {}): ConfigStore.Service => {
         return rows[0]
       })).pipe(Effect.mapError((e) => (e.description === MALFORMED ? e : malformed(e))))
     if (row === undefined) return yield* Effect.fail(malformed())
-    const decoded = yield* Schema.decodeUnknown(MainRowSchema)(row).pipe(Effect.mapError((e) => malformed(e)))
+    const decoded = yield* Schema.decodeUnknown(MainRowSchema)(row).pipe(Effect.mapError(() => malformed()) /* the parse error could quote a token column */)
     return new ConfigData({
       authConfig: decoded.auth_config,
       token: Redacted.make(decoded.token),
@@ -303,7 +303,7 @@ export const make = (options: Options = {}): ConfigStore.Service => {
       url: Schema.String,
       cluster_name: Schema.NullOr(Schema.String),
       org_name: Schema.NullOr(Schema.String)
-    }))(row).pipe(Effect.mapError((e) => malformed(e)))
+    }))(row).pipe(Effect.mapError(() => malformed()) /* the parse error could quote a token column */)
     return {
       refreshToken: Redacted.make(decoded.refresh_token),
       url: decoded.url,

@@ -66,11 +66,13 @@ export const callbackServer: CallbackServer.Service = {
         server.close(() => resume(Effect.void))
       }))
       const urls = callbackUrls.map((u) => new URL(u))
-      const host = urls[0]?.hostname ?? "127.0.0.1"
+      // WHATWG keeps the brackets of an IPv6 host in `hostname` (`[::1]`); `listen` wants it bare
+      const uriHost = urls[0]?.hostname ?? "127.0.0.1"
+      const listenHost = uriHost.replace(/^\[(.*)\]$/, "$1")
       for (const url of urls) {
         const port = Number(url.port || 80)
-        if (yield* listenOn(server, host, port)) {
-          return { redirectUri: `http://${url.hostname.includes(":") ? `[${host}]` : host}:${port}`, code: Deferred.await(code) }
+        if (yield* listenOn(server, listenHost, port)) {
+          return { redirectUri: `http://${uriHost}:${port}`, code: Deferred.await(code) }
         }
       }
       return yield* Effect.fail(new AuthError({ description: "No free ports for the login callback server." }))

@@ -268,7 +268,9 @@ export const make = Effect.fnUntraced(function*(
       }
       return Effect.try({
         try: (): unknown => JSON.parse(text),
-        catch: (e) => malformed(request, response.status, "the body is not valid JSON", e)
+        // the parser's message quotes the body around the error, and a body can hold a secret
+        // (a new service account's token): only the error's name is kept
+        catch: (e) => malformed(request, response.status, `the body is not valid JSON (${e instanceof Error ? e.name : "error"})`)
       })
     })
 
@@ -330,7 +332,7 @@ export const make = Effect.fnUntraced(function*(
           Stream.mapEffect((line) =>
             Effect.try({
               try: (): unknown => JSON.parse(line),
-              catch: (e) => malformed(request, response.status, "a streamed line is not valid JSON", e)
+              catch: (e) => malformed(request, response.status, `a streamed line is not valid JSON (${e instanceof Error ? e.name : "error"})`)
             }).pipe(
               Effect.flatMap((u) => Predicate.isRecord(u) && "error" in u ? Effect.fail(lineError(u, request)) : decode(u))
             )
