@@ -7,6 +7,7 @@
  */
 import * as Layer from "effect/Layer"
 import * as ApiClient from "./ApiClient.js"
+import * as Images from "./Images.js"
 import * as Jobs from "./Jobs.js"
 import * as Parser from "./Parser.js"
 import * as Storage from "./Storage.js"
@@ -14,6 +15,7 @@ import * as Users from "./Users.js"
 import * as Secrets from "./Secrets.js"
 import * as Disks from "./Disks.js"
 import * as ServiceAccounts from "./ServiceAccounts.js"
+import * as Buckets from "./Buckets.js"
 
 /**
  * Options of the client.
@@ -28,7 +30,7 @@ export interface Options {
 /**
  * Subsystem layers, each over `ApiClient` and the session services.
  */
-const subsystems = Layer.mergeAll(Storage.layer, Parser.layer, Jobs.layer, Users.layer, Secrets.layer, Disks.layer, ServiceAccounts.layer)
+const subsystems = Layer.mergeAll(Storage.layer, Parser.layer, Jobs.layer, Users.layer, Secrets.layer, Disks.layer, ServiceAccounts.layer, Images.layer, Buckets.layer)
 
 /**
  * `ApiClient` plus every subsystem service.

@@ -1,6 +1,18 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { Either } from "effect"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { ApiClient, AuthToken, Config, Endpoints, Errors, Storage, WebSocket } from "@neuro-sdk/core"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import { API, clusters, configStub } from "./usersFixtures.js"
 import * as FileFilter from "../src/FileFilter.js"
 import { fnmatchRegex, ignoreLines } from "../src/internal/fileFilter.js"
 import { isSafeName, normalizeStorage, rootPath } from "../src/internal/uriStorage.js"
@@ -90,4 +102,56 @@ describe("glob and ignore-file patterns", () => {
     assert.isTrue(escaped("c"))
     assert.isFalse(escaped("#x"))
   })
+})
+
+describe("streamed answers that stall", () => {
+  // headers and a first line arrive, then nothing: the gap timeout (60 s) ends the stream
+  const stalling = (firstLine: string) =>
+    Layer.succeed(
+      HttpClient.HttpClient,
+      HttpClient.make((request) =>
+        Effect.succeed(
+          HttpClientResponse.fromWeb(
+            request,
+            new Response(
+              new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new TextEncoder().encode(firstLine)) }),
+              { status: 200, headers: { "content-type": "application/x-ndjson" } }
+            )
+          )
+        )
+      )
+    )
+
+  const storageOver = (http: Layer.Layer<HttpClient.HttpClient>) => {
+    const infra = Layer.mergeAll(
+      http,
+      AuthToken.layerStatic(Redacted.make("token")),
+      Endpoints.layer({ apiUrl: API, clusters, clusterName: "c1" }),
+      Layer.succeed(
+        WebSocket.WebSocketDialer,
+        WebSocket.WebSocketDialer.of({ dial: () => Effect.fail(new WebSocket.WebSocketError({ description: "no websockets" })) })
+      )
+    )
+    return Storage.layer.pipe(
+      Layer.provide(Layer.mergeAll(
+        ApiClient.layer({ retry: false }).pipe(Layer.provide(infra)),
+        Layer.succeed(Config.Config, configStub({ username: "alice", orgName: null })),
+        NodeFileSystem.layer,
+        NodePath.layer
+      ))
+    )
+  }
+
+  it.effect("a listing that stops sending is a NetworkError Timeout after 60 s, not a hang", () =>
+    Effect.gen(function*() {
+      const storage = yield* Storage.Storage
+      const fiber = yield* Effect.fork(Effect.flip(Stream.runCollect(storage.list("storage:data"))))
+      yield* TestClock.adjust("59 seconds")
+      const early = yield* Fiber.poll(fiber)
+      assert.isTrue(Option.isNone(early), JSON.stringify(early))
+      yield* TestClock.adjust("2 seconds")
+      const error = yield* Fiber.join(fiber)
+      assert.strictEqual(error._tag, "NetworkError")
+      assert.strictEqual((error as Errors.NetworkError).reason, "Timeout")
+    }).pipe(Effect.provide(storageOver(stalling(`{"FileStatus": {"path": "a", "type": "FILE", "length": 1, "modificationTime": 0, "permission": "read"}}\n`)))))
 })

@@ -39,11 +39,11 @@ const cluster = (name: string) =>
     presets: []
   })
 
-const clusters = [cluster("c1"), cluster("c2")]
+export const clusters = [cluster("c1"), cluster("c2")]
 
 const unused = Effect.die("not used by these tests")
 
-const configStub = (who: { readonly username: string; readonly orgName: string | null }) =>
+export const configStub = (who: { readonly username: string; readonly orgName: string | null }) =>
   Config.Config.of({
     username: Effect.succeed(who.username),
     clusters: Effect.succeed(new Map(clusters.map((c) => [c.name, c]))),

@@ -24,6 +24,7 @@ import * as UserConfig from "@neuro-sdk/core/UserConfig"
 import type { WebSocketDialer } from "@neuro-sdk/core/WebSocket"
 import * as Layer from "effect/Layer"
 import * as NodeConfigStore from "./NodeConfigStore.js"
+import * as NodeDockerDaemon from "./NodeDockerDaemon.js"
 import * as NodeHttp from "./NodeHttp.js"
 import * as NodeLogin from "./NodeLogin.js"
 import * as NodePlugins from "./NodePlugins.js"
@@ -64,7 +65,7 @@ export const layerInfrastructure = (options: Options = {}) => {
   const transport = options.transport ?? NodeHttp.layer
   const http = Session.layerCookies.pipe(Layer.provide(Layer.merge(transport, store)))
   // the cookie jar's HttpClient comes last, so it is the one provided
-  return Layer.mergeAll(store, transport, http, NodeContext.layer, NodePortForward.layer, options.plugins ?? NodePlugins.layer())
+  return Layer.mergeAll(store, transport, http, NodeContext.layer, NodePortForward.layer, options.plugins ?? NodePlugins.layer(), NodeDockerDaemon.layer())
 }
 
 /**

@@ -28,9 +28,11 @@ import { mkdtempSync, mkdirSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+// JobRunner first: it and internal/jobsRunner import each other, and JobRunner must be the one
+// evaluated last (loading internal/app first would evaluate JobRunner before jobsRunner's body).
+import * as JobRunner from "./JobRunner.js"
 import { DROP_HEADER, makeApp } from "./internal/app.js"
 import { configureJobs } from "./internal/jobsStore.js"
-import * as JobRunner from "./JobRunner.js"
 import type { ClusterSpec, PresetSpec, RecordedRequest, RequestMatch } from "./internal/state.js"
 import { defaultClusters, defaultPresets, PlatformState } from "./internal/state.js"
 

@@ -18,6 +18,8 @@ import type { Users } from "@neuro-sdk/core/Users"
 import type { Secrets } from "@neuro-sdk/core/Secrets"
 import type { Disks } from "@neuro-sdk/core/Disks"
 import type { ServiceAccounts } from "@neuro-sdk/core/ServiceAccounts"
+import type { Buckets } from "@neuro-sdk/core/Buckets"
+import type { Images } from "@neuro-sdk/core/Images"
 import * as NodeLogin from "@neuro-sdk/node/NodeLogin"
 import * as NodePortForward from "@neuro-sdk/node/NodePortForward"
 import * as Redacted from "effect/Redacted"
@@ -123,6 +125,8 @@ export type Services =
   | Secrets
   | Disks
   | ServiceAccounts
+  | Buckets
+  | Images
   | Jobs
   | LocalTcpServer
 

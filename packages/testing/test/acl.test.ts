@@ -59,8 +59,12 @@ const diskIds = Effect.flatMap(Disks.Disks, (d) => Effect.map(Stream.runCollect(
 const outcome = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.match(effect, { onFailure: (e) => e._tag, onSuccess: () => "ok" })
 
-/** Storage hides what the user may not read (404); writing where one may only read is 403. */
+/**
+ * Storage hides what the user may not access: 404 for a denied read and a denied write alike
+ * (platform-storage-api turns the auth check's 403 into 404).
+ */
 const DENIED_READ = "ResourceNotFound"
+const DENIED_WRITE = "ResourceNotFound"
 
 describe("Acl (rules)", () => {
   const acl = new Acl((cluster) => (cluster === "c1" ? [null, "acme"] : [null]))
@@ -131,8 +135,8 @@ describe("access control over LocalPlatform (alice and bob)", () => {
           ["data.txt read"]
         )
         // READ does not allow writing
-        assert.strictEqual(yield* asBob(outcome(write(fresh, "x"))), "AuthorizationError")
-        assert.strictEqual(yield* asBob(outcome(write(file, "overwritten"))), "AuthorizationError")
+        assert.strictEqual(yield* asBob(outcome(write(fresh, "x"))), DENIED_WRITE)
+        assert.strictEqual(yield* asBob(outcome(write(file, "overwritten"))), DENIED_WRITE)
         assert.strictEqual(yield* read(file), "alice's data")
 
         yield* users.share("bob", { uri: "storage:shared", action: "write" })
@@ -156,6 +160,35 @@ describe("access control over LocalPlatform (alice and bob)", () => {
         yield* users.revoke("bob", "storage://default/alice/shared")
         yield* users.revoke("bob", "storage://default/alice/shared/data.txt")
         assert.strictEqual(yield* asBob(outcome(read(file))), DENIED_READ)
+      }))
+
+    it.scoped("storage listings follow role memberships and percent-encoded grants", () =>
+      Effect.gen(function*() {
+        const users = yield* Users.Users
+        const bob = yield* asUser("bob")
+        const names = (uri: string) =>
+          Effect.provide(
+            Effect.flatMap(Storage.Storage, (s) => Effect.map(Stream.runCollect(s.list(uri)), (c) => Chunk.toArray(c).map((f) => f.name))),
+            bob
+          )
+        // through a role: bob is a member of alice/roles/viewers, which may read vis/team
+        yield* write("storage:vis/team/t.txt", "team")
+        yield* write("storage:vis/private/p.txt", "private")
+        yield* users.add("alice/roles/viewers")
+        yield* users.share("alice/roles/viewers", { uri: "storage://default/alice/vis/team", action: "read" })
+        assert.strictEqual(yield* Effect.provide(outcome(read("storage://default/alice/vis/team/t.txt")), bob), DENIED_READ)
+        yield* users.share("bob", { uri: "role://alice/roles/viewers", action: "read" })
+        assert.strictEqual(yield* Effect.provide(read("storage://default/alice/vis/team/t.txt"), bob), "team")
+        assert.deepStrictEqual(yield* names("storage://default/alice/vis"), ["team"])
+        yield* users.remove("alice/roles/viewers")
+        assert.strictEqual(yield* Effect.provide(outcome(names("storage://default/alice/vis")), bob), DENIED_READ)
+
+        // a grant whose URI is percent-encoded (`sp%20ace`) makes its parents listable
+        yield* write("storage:vis/sp ace/inner/f.txt", "spaced")
+        yield* users.share("bob", { uri: "storage://default/alice/vis/sp%20ace/inner", action: "read" })
+        assert.deepStrictEqual(yield* names("storage://default/alice/vis/sp%20ace"), ["inner"])
+        assert.deepStrictEqual(yield* names("storage://default/alice/vis"), ["sp ace"])
+        yield* users.revoke("bob", "storage://default/alice/vis/sp%20ace/inner")
       }))
 
     it.scoped("secrets: invisible, listed after a share, invisible after revoke", () =>
@@ -272,7 +305,7 @@ describe("access control over LocalPlatform (alice and bob)", () => {
         yield* users.share(account.role, { uri: "storage:ci-data", action: "read" })
         yield* users.share(account.role, { uri: `secret://default/${account.role}`, action: "write" })
         assert.strictEqual(yield* asCi(read("storage://default/alice/ci-data/input.csv")), "a,b")
-        assert.strictEqual(yield* asCi(outcome(write("storage://default/alice/ci-data/output.csv", "x"))), "AuthorizationError")
+        assert.strictEqual(yield* asCi(outcome(write("storage://default/alice/ci-data/output.csv", "x"))), DENIED_WRITE)
         assert.strictEqual(yield* asCi(outcome(read("storage://default/alice/private/keys"))), DENIED_READ)
         yield* asCi(Effect.flatMap(Secrets.Secrets, (s) => s.add("ci-token", Redacted.make("v"))))
         assert.deepStrictEqual(yield* asCi(secretKeys), [`${account.role}/ci-token`])

@@ -1,10 +1,11 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, layer } from "@effect/vitest"
-import { Disks } from "@neuro-sdk/core"
+import { Disks, Jobs, Volume } from "@neuro-sdk/core"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import { join } from "node:path"
@@ -150,6 +151,34 @@ describe("Disks over LocalPlatform", () => {
         assert.strictEqual(body.life_span, 86400)
         assert.match(String(body.created_at), /\+00:00$/)
         yield* (yield* Disks.Disks).rm(String(body.id))
+      }))
+  })
+})
+
+describe("Disks used by jobs", () => {
+  layer(NeuroTest.layer({ transport: "socket", users: ["alice"] }), { excludeTestServices: true })((it) => {
+    it.effect("a job mounting the disk sets last_usage (the disks service's usage watcher)", () =>
+      Effect.gen(function*() {
+        const disks = yield* Disks.Disks
+        const jobs = yield* Jobs.Jobs
+        const disk = yield* disks.create(GiB)
+        assert.isNull(disk.lastUsage)
+        const before = Date.now()
+        const job = yield* jobs.start({
+          image: "ubuntu:22.04",
+          presetName: "cpu-small",
+          command: "true",
+          diskVolumes: [new Volume.DiskVolume({ diskUri: disk.uri, containerPath: "/mnt/disk" })]
+        })
+        const done = yield* jobs.status(job.id).pipe(
+          Effect.filterOrFail((j) => ["succeeded", "failed", "cancelled"].includes(j.status), () => "running" as const),
+          Effect.retry({ schedule: Schedule.spaced("50 millis"), times: 200 })
+        )
+        assert.strictEqual(done.status, "succeeded")
+        const used = yield* disks.get(disk.id)
+        assert.isNotNull(used.lastUsage)
+        assert.isAtLeast(used.lastUsage!.getTime(), before - 1000)
+        yield* disks.rm(disk.id)
       }))
   })
 })

@@ -43,6 +43,8 @@ export const DEFAULT_CONCURRENCY = 64
 /** @internal */
 export const CHUNK_SIZE = 16 * 1024 * 1024
 
+/** Longest silence of a streamed answer (listing, delete progress, download) before it counts as dead. */
+const BODY_GAP_TIMEOUT = Duration.seconds(60)
 const READ_CHUNK = 256 * 1024
 const TIME_THRESHOLD = 1
 const RETRY_TIMES = 9
@@ -310,6 +312,20 @@ export const make = Effect.gen(function*() {
       ? Effect.succeed(w)
       : Effect.fail(malformed(request, 200, `unsafe entry name ${JSON.stringify(w.path)} in a directory listing`))
 
+  /** A body that sends nothing for 60 s (neuro-sdk's `sock_read`) is a dead connection. */
+  const gapTimed = <A>(request: HttpClientRequest.HttpClientRequest) => (stream: Stream.Stream<A, StorageError>) =>
+    Stream.timeoutFail(
+      stream,
+      () =>
+        new Errors.NetworkError({
+          reason: "Timeout",
+          description: `no data for ${Duration.format(BODY_GAP_TIMEOUT)}`,
+          method: request.method,
+          url: request.url
+        }),
+      BODY_GAP_TIMEOUT
+    )
+
   // ------------------------------------------------------------------ list
   const list = (input: URL | string): Stream.Stream<FileStatus, StorageError> =>
     Stream.unwrap(Effect.gen(function*() {
@@ -329,6 +345,7 @@ export const make = Effect.gen(function*() {
             ? new Errors.NetworkError({ reason: "Transport", description: "the connection broke during the listing", method: "GET", url: request.url })
             : malformed(request, response.status, e.message)
         ),
+        gapTimed(request),
         Stream.decodeText(),
         Stream.splitLines,
         Stream.filter((line) => line.trim() !== ""),
@@ -420,7 +437,12 @@ export const make = Effect.gen(function*() {
     }
     const progress = options.progress
     yield* response.stream.pipe(
-      Stream.mapError((e): StorageError => malformed(request, response.status, e.message)),
+      Stream.mapError((e): StorageError =>
+        e._tag === "ResponseError" && e.reason === "Decode"
+          ? new Errors.NetworkError({ reason: "Transport", description: "the connection broke during the delete", method: "DELETE", url: request.url })
+          : malformed(request, response.status, e.message)
+      ),
+      gapTimed(request),
       Stream.decodeText(),
       Stream.splitLines,
       Stream.filter((line) => line.trim() !== ""),
@@ -517,7 +539,7 @@ export const make = Effect.gen(function*() {
       return Stream.mapError(response.stream, (e): StorageError =>
         e._tag === "ResponseError" && e.reason === "Decode"
           ? new Errors.NetworkError({ reason: "Transport", description: "the connection broke during the download", method: "GET", url: request.url })
-          : malformed(request, response.status, e.message))
+          : malformed(request, response.status, e.message)).pipe(gapTimed(request))
     }))
 
   const open = (

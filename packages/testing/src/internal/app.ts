@@ -15,6 +15,9 @@ import { disksRoutes } from "./disksRoutes.js"
 import { serviceAccountsRoutes } from "./serviceAccountsRoutes.js"
 import { jobsRoutes } from "./jobsRoutes.js"
 import { monitoringRoutes } from "./monitoringRoutes.js"
+import { bucketsRoutes } from "./bucketsRoutes.js"
+import { s3Routes } from "./s3Routes.js"
+import { registryRoutes } from "./registryRoutes.js"
 import type { PlatformState } from "./state.js"
 
 /** Header by which the in-process transport learns that the emulator dropped the connection. */
@@ -44,6 +47,20 @@ const stickySession = (
   )
 }
 
+/**
+ * The Node server hands a websocket handshake request its raw socket and ends that socket after any
+ * answer other than `101`: say so (`Connection: close`), or a client that keeps connections alive
+ * (aiohttp) sends its next request on a closed socket. The real (aiohttp) services keep such a
+ * connection usable; closing it, announced, is the closest a Node server gets.
+ */
+const closeAfterRefusedUpgrade = (
+  req: HttpServerRequest.HttpServerRequest,
+  response: HttpServerResponse.HttpServerResponse
+): HttpServerResponse.HttpServerResponse =>
+  (req.headers["upgrade"] ?? "").toLowerCase() === "websocket"
+    ? HttpServerResponse.setHeader(response, "Connection", "close")
+    : response
+
 const faultMiddleware = (state: PlatformState) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.gen(function*() {
     const req = yield* HttpServerRequest.HttpServerRequest
@@ -60,11 +77,14 @@ const faultMiddleware = (state: PlatformState) => <E, R>(app: HttpApp.Default<E,
         return dropConnection(req)
       case "Status": {
         const response = HttpServerResponse.unsafeJson({ error: `injected failure ${decision.status}` }, { status: decision.status })
-        return decision.retryAfter === undefined ? response : HttpServerResponse.setHeader(response, "Retry-After", decision.retryAfter)
+        return closeAfterRefusedUpgrade(
+          req,
+          decision.retryAfter === undefined ? response : HttpServerResponse.setHeader(response, "Retry-After", decision.retryAfter)
+        )
       }
       case "None": {
         const response = yield* app
-        return stickySession(req, url.pathname, response)
+        return closeAfterRefusedUpgrade(req, stickySession(req, url.pathname, response))
       }
     }
   })
@@ -105,7 +125,10 @@ const services: ReadonlyArray<Routes> = [
   disksRoutes,
   serviceAccountsRoutes,
   monitoringRoutes,
-  jobsRoutes
+  jobsRoutes,
+  bucketsRoutes,
+  s3Routes,
+  registryRoutes
 ]
 
 /** @internal */

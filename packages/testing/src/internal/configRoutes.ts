@@ -30,7 +30,9 @@ export const clusterJson = (base: string, c: ClusterSpec) => {
     orgs: c.orgs ?? [null],
     registry_url: `${base}/`,
     storage_url: `${prefix}/storage`,
-    users_url: `${prefix}/users`,
+    // platform-api advertises the auth service's public URL (NP_AUTH_PUBLIC_URL,
+    // `https://<host>/api/v1/users`), which is where the users API is served
+    users_url: `${base}/api/v1/users`,
     monitoring_url: `${base}/api/v1/jobs`,
     secrets_url: `${prefix}/secrets`,
     disks_url: `${prefix}/disk`,

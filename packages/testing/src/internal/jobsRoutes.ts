@@ -469,9 +469,14 @@ export const jobsRoutes = (state: PlatformState) => {
     }
     if ((req.headers["accept"] ?? "").includes("application/x-ndjson")) {
       const enc = new TextEncoder()
-      const body = Stream.fromIterable(selected()).pipe(
-        Stream.grouped(200),
-        Stream.map((chunk) => enc.encode([...chunk].map((j) => JSON.stringify(jobJson(j, now)) + "\n").join("")))
+      // platform-api prepares the response before reading the jobs: the empty first chunk makes the
+      // server send the status and headers at once, as there
+      const body = Stream.concat(
+        Stream.succeed(new Uint8Array(0)),
+        Stream.fromIterable(selected()).pipe(
+          Stream.grouped(200),
+          Stream.map((chunk) => enc.encode([...chunk].map((j) => JSON.stringify(jobJson(j, now)) + "\n").join("")))
+        )
       )
       return HttpServerResponse.stream(body, { status: 200, headers: { "Content-Type": "application/x-ndjson" } })
     }

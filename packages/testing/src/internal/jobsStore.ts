@@ -15,7 +15,7 @@ import * as fs from "node:fs"
 import { join } from "node:path"
 import type * as JobRunner from "../JobRunner.js"
 import { makeProcess, reasonOf } from "./jobsRunner.js"
-import type { PlatformState, PresetSpec } from "./state.js"
+import type { DiskRecord, PlatformState, PresetSpec } from "./state.js"
 
 // ---------------------------------------------------------------------------- time
 
@@ -384,7 +384,21 @@ export class JobsStore {
       last.exitCode === item.exitCode
     ) return false
     job.statuses.push({ ...item, at: nowMicros() })
+    if (job.materialized) this.markDisksUsed(job)
     return true
+  }
+
+  /**
+   * The disks service's usage watcher: every event of a pod that mounts a disk (created, status
+   * changed, deleted) sets the disk's `last_usage` to now.
+   */
+  private markDisksUsed(job: JobRecord): void {
+    if (job.container.diskVolumes.length === 0) return
+    const now = new Date()
+    for (const v of job.container.diskVolumes) {
+      const disk = this.diskOf(v.uri)
+      if (disk !== undefined) disk.lastUsage = now
+    }
   }
 
   /** Active (pending, suspended, running) jobs of an owner on a cluster. */
@@ -476,6 +490,7 @@ export class JobsStore {
 
   /** The job is done: release its place and stop following its log. */
   finish(job: JobRecord): void {
+    if (job.materialized) this.markDisksUsed(job)
     job.materialized = false
     job.process = undefined
     job.logs.end()
@@ -508,6 +523,7 @@ export class JobsStore {
   }
 
   private launch(job: JobRecord): void {
+    this.markDisksUsed(job)
     this.run(this.lifecycle(job))
   }
 
@@ -525,13 +541,21 @@ export class JobsStore {
     return undefined
   }
 
+  /**
+   * The disk a `disk://{cluster}/[{org}/]{owner}/{disk_id}` URI names. As platform-api's
+   * `get_missing_disks`: by id only (the disk's volume claim is named by it), and the path before
+   * the id must be the disk's own (org and) owner.
+   */
+  diskOf(uri: string): DiskRecord | undefined {
+    const m = /^disk:\/\/([^/]+)\/(.+)\/([^/]+)$/.exec(uri)
+    if (m === null) return undefined
+    const d = this.state.disks.get(m[3]!)
+    if (d === undefined || d.cluster !== m[1] || `${d.org === null ? "" : d.org + "/"}${d.owner}` !== m[2]) return undefined
+    return d
+  }
+
   diskPath(uri: string): string | undefined {
-    const id = uri.slice(uri.lastIndexOf("/") + 1)
-    const m = /^disk:\/\/([^/]+)\//.exec(uri)
-    for (const d of this.state.disks.values()) {
-      if (d.cluster === m?.[1] && (d.id === id || d.name === id)) return d.path
-    }
-    return undefined
+    return this.diskOf(uri)?.path
   }
 
   storagePath(uri: string): string {

@@ -50,6 +50,24 @@ const boolParam = (q: URLSearchParams, name: string, dflt: boolean) => {
   return badRequest(`"${name}" request parameter can be "true"/"1" or "false"/"0"`)
 }
 
+/**
+ * aiohttp answers the first subprotocol the client offers that the endpoint speaks, and none when
+ * there is none (so `log_ws`, `top` and `port_forward` never echo one); the `ws` server under the
+ * Node transport echoes whatever the client offers first. Narrow the offer on the Node request
+ * before the handshake reads it.
+ */
+const negotiateProtocol = (req: HttpServerRequest.HttpServerRequest, supported: ReadonlyArray<string>) => {
+  const headers = (req.source as { readonly headers?: Record<string, string | Array<string> | undefined> }).headers
+  if (headers === undefined) return
+  const offered = String(headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim())
+  const chosen = offered.find((p) => supported.includes(p))
+  if (chosen === undefined) delete headers["sec-websocket-protocol"]
+  else headers["sec-websocket-protocol"] = chosen
+}
+
+/** The subprotocol of `attach` and `exec` (platform-monitoring's `WS_ATTACH_PROTOCOL`). */
+const ATTACH_PROTOCOL = "v2.channels.neu.ro"
+
 /** Python's `str(datetime)`. */
 const strDate = (micros: number | undefined) => (micros === undefined ? "None" : isoformat(micros).replace("T", " "))
 
@@ -104,16 +122,22 @@ export const monitoringRoutes = (state: PlatformState) => {
       : fail(404, { error: `Job '${job.id}' is not running.` })
   }
 
-  /** Upgrade, then run `produce` (which writes) while reading what the client sends; close when `produce` ends. */
+  /**
+   * Upgrade, then run `produce` (which writes) while reading what the client sends; close when
+   * `produce` ends. `protocols`: the subprotocols the endpoint speaks (aiohttp's
+   * `WebSocketResponse(protocols=...)`).
+   */
   const serveSocket = (
     onMessage: (data: string | Uint8Array) => Effect.Effect<void> | void,
-    produce: (write: (data: Uint8Array | string) => Effect.Effect<void>) => Effect.Effect<void>
+    produce: (write: (data: Uint8Array | string) => Effect.Effect<void>) => Effect.Effect<void>,
+    protocols: ReadonlyArray<string> = []
   ) =>
     Effect.gen(function*() {
       const req = yield* HttpServerRequest.HttpServerRequest
       if (!isWebSocket(req)) {
         return yield* reply(HttpServerResponse.text("400: No WebSocket UPGRADE hdr", { status: 400 }))
       }
+      negotiateProtocol(req, protocols)
       const socket = yield* req.upgrade.pipe(Effect.orElse(() => reply(HttpServerResponse.text("400: Bad Request", { status: 400 }))))
       const write = yield* socket.writer
       const send = (data: Uint8Array | string) => write(data).pipe(Effect.catchAll(() => Effect.void))
@@ -189,7 +213,10 @@ export const monitoringRoutes = (state: PlatformState) => {
     const identity = yield* identityOf
     const options = yield* logOptions
     const job = yield* resolve(identity, "read")
-    return HttpServerResponse.stream(logBytes(job, options), {
+    // platform-monitoring prepares the response (status and headers go out) before the first
+    // byte of the log: an empty first chunk makes the server flush the head at once, so a client
+    // following a quiet job is not left waiting for its headers
+    return HttpServerResponse.stream(Stream.concat(Stream.succeed(new Uint8Array(0)), logBytes(job, options)), {
       status: 200,
       contentType: "text/plain; charset=utf-8",
       headers: { "X-Separator": options.separator }
@@ -286,7 +313,7 @@ export const monitoringRoutes = (state: PlatformState) => {
           const f = outFrame(o, e.entry.fd, e.entry.data)
           return f === undefined ? Effect.void : send(f)
         })
-      ))
+      ), [ATTACH_PROTOCOL])
   }).pipe(handleMonitoring)
 
   const exec = Effect.gen(function*() {
@@ -311,7 +338,7 @@ export const monitoringRoutes = (state: PlatformState) => {
         })
         const code = yield* session.exit
         yield* send(exitFrame(code))
-      }))
+      }), [ATTACH_PROTOCOL])
   }).pipe(Effect.scoped, handleMonitoring)
 
   // -------------------------------------------------------------------------- port forward
@@ -339,7 +366,8 @@ export const monitoringRoutes = (state: PlatformState) => {
         Effect.catchAll((e) =>
           fail(400, {
             msg: `Cannot connect to port ${port}`,
-            error: `ConnectionRefusedError(${(e as NodeJS.ErrnoException).errno ?? 111}, "Connect call failed ('${address.host}', ${port})")`
+            // Python's repr of the OSError: a positive errno (Node reports it negated)
+            error: `ConnectionRefusedError(${Math.abs((e as NodeJS.ErrnoException).errno ?? 111)}, "Connect call failed ('${address.host}', ${port})")`
           })
         )
       ),

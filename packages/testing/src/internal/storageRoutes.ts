@@ -12,6 +12,7 @@ import * as Stream from "effect/Stream"
 import { createReadStream, type Stats } from "node:fs"
 import * as fsp from "node:fs/promises"
 import { join } from "node:path"
+import { canonical } from "./acl.js"
 import { authenticate, errorResponse, handle, jsonResponse, plainError, reply, Reply } from "./http.js"
 import type { Identity, PlatformState } from "./state.js"
 
@@ -118,23 +119,31 @@ export const storageRoutes = (state: PlatformState) => {
 
   const level = (t: { readonly identity: Identity; readonly uri: string }) => state.acl.actionOn(t.identity.user, t.uri)
 
-  /** Whether the user may see `uri` at all: some access on it, or on something below it. */
+  /**
+   * Whether the user may see `uri` at all: some access on it, or on something below it (the auth
+   * service's permission tree for it is not `deny`). Grants held through role memberships count,
+   * and URIs compare in their canonical (percent-decoded) form.
+   */
   const visible = (user: string, cluster: string, uri: string): boolean => {
     if (state.acl.actionOn(user, uri) !== undefined) return true
-    const below = (u: string) => u.startsWith(uri.endsWith("/") ? uri : uri + "/")
+    const prefix = canonical(uri) + "/"
+    const below = (u: string) => canonical(u).startsWith(prefix)
     if (!user.includes("/")) {
       const orgs = state.clusters.find((c) => c.name === cluster)?.orgs ?? [null]
       for (const org of orgs) if (below(`storage://${cluster}/${org === null ? "" : org + "/"}${user}`)) return true
     }
-    return (state.acl.grants.get(user) ?? []).some((g) => below(g.uri))
+    for (const role of [user, ...state.acl.memberships(user)]) {
+      if ((state.acl.grants.get(role) ?? []).some((g) => below(g.uri))) return true
+    }
+    return false
   }
 
+  /**
+   * platform-storage-api's `_check_user_permissions`: a denied read or write is a bare 404 (the
+   * server turns the auth check's 403 into 404 and hides inaccessible paths), never a 403.
+   */
   const need = (t: Target, action: "read" | "write" | "manage") =>
-    Effect.suspend(() => {
-      if (state.acl.can(t.identity.user, t.uri, action)) return Effect.void
-      if (action === "read" || !visible(t.identity.user, t.cluster, t.uri)) return notFound()
-      return fail(errorResponse(403, `Permission denied: ${action} on ${t.uri}`))
-    })
+    Effect.suspend(() => (state.acl.can(t.identity.user, t.uri, action) ? Effect.void : notFound()))
 
   /** A path through a symlink inside storage is not followed: 404. */
   const noSymlinkParents = (t: Target) =>

@@ -1,0 +1,482 @@
+/**
+ * The `Buckets` subsystem: blob storage buckets of a cluster (platform-created or imported), their
+ * temporary and persistent credentials, and the blob operations the client performs directly
+ * against the storage provider with those credentials (head/fetch/put/delete, listings, glob,
+ * file and directory transfers with update/continue, filters and progress, recursive removal).
+ * The counterpart of neuro-sdk's `client.buckets`.
+ *
+ * Blob operations go through a provider chosen by the bucket's provider type. S3-compatible
+ * providers (`aws`, `minio`, `open_stack`) are implemented (SigV4-signed requests over the SDK's
+ * own HTTP transport, so they work in a browser too); `azure` and `gcp` buckets fail with a
+ * `NotSupportedError` naming the provider (the platform API calls work for every provider).
+ *
+ * @since 1.0.0
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
+import * as Context from "effect/Context"
+import * as Either from "effect/Either"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
+import type { ApiClient } from "./ApiClient.js"
+import type { Config } from "./Config.js"
+import type { ApiError, ConfigError, FileSystemError, NotSupportedError } from "./Errors.js"
+import { InvalidInputError } from "./Errors.js"
+import * as internal from "./internal/buckets.js"
+import { decodeKeyRemainder, quoteKey } from "./internal/bucketKeys.js"
+import type { FilterFunc, ProgressCallback } from "./Storage.js"
+
+/**
+ * @since 1.0.0
+ * @category tags
+ */
+export class Buckets extends Context.Tag("@neuro-sdk/core/Buckets")<Buckets, Buckets.Service>() {}
+
+/**
+ * The storage providers a bucket can live on (Python member names, wire values).
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export const BucketProvider = {
+  AWS: "aws",
+  MINIO: "minio",
+  AZURE: "azure",
+  GCP: "gcp",
+  OPEN_STACK: "open_stack"
+} as const
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export type BucketProvider = typeof BucketProvider[keyof typeof BucketProvider]
+
+/**
+ * The wire form of a {@link BucketProvider}; any other string is rejected.
+ *
+ * @since 1.0.0
+ * @category schemas
+ */
+export const BucketProviderSchema: Schema.Literal<["aws", "minio", "azure", "gcp", "open_stack"]> = Schema.Literal(
+  "aws",
+  "minio",
+  "azure",
+  "gcp",
+  "open_stack"
+)
+
+/**
+ * A bucket.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export class Bucket extends Schema.Class<Bucket>("@neuro-sdk/core/Bucket")({
+  /** `bucket-{uuid}`. */
+  id: Schema.String,
+  owner: Schema.String,
+  /**
+   * The cluster the bucket was asked from (the `clusterName` option, else the current cluster).
+   * neuro-sdk always puts the current cluster here, which breaks URIs of other clusters.
+   */
+  clusterName: Schema.String,
+  orgName: Schema.NullOr(Schema.String),
+  provider: BucketProviderSchema,
+  createdAt: Schema.DateFromSelf,
+  /** Imported with `importExternal` (the platform stores the given credentials). */
+  imported: Schema.Boolean,
+  /** Anonymous read access is enabled. */
+  public: Schema.Boolean,
+  name: Schema.NullOr(Schema.String)
+}) {
+  /**
+   * The values of {@link BucketProvider}, as `Bucket.Provider.AWS`.
+   *
+   * @since 1.0.0
+   */
+  static readonly Provider = BucketProvider
+
+  /**
+   * `blob://{cluster}/[{org}/]{owner}/{name or id}`.
+   *
+   * @since 1.0.0
+   */
+  get uri(): URL {
+    const org = this.orgName ? `/${this.orgName}` : ""
+    return new URL(`blob://${this.clusterName}${org}/${this.owner}/${this.name ?? this.id}`)
+  }
+
+  /**
+   * The object key a `blob:` URI (normalized, with a host) points at in this bucket: what follows
+   * the bucket's URI (by name, or by id), leading `/` removed, percent-decoded. Fails when the URI
+   * is not inside this bucket.
+   *
+   * @since 1.0.0
+   */
+  getKeyForUri(uri: URL | string): Either.Either<string, InvalidInputError> {
+    const text = typeof uri === "string" ? uri : uri.href
+    const own = this.uri.href
+    const candidates = this.name ? [own, own.slice(0, own.lastIndexOf("/") + 1) + this.id] : [own]
+    for (const c of candidates) {
+      if (text === c || text.startsWith(c + "/")) return Either.right(decodeKeyRemainder(text.slice(c.length)))
+    }
+    return Either.left(
+      new InvalidInputError({ kind: "uri", input: text, description: `URI is not related to bucket ${own}` })
+    )
+  }
+}
+
+/**
+ * @since 1.0.0
+ */
+export declare namespace Bucket {
+  /**
+   * @since 1.0.0
+   * @category models
+   */
+  export type Provider = BucketProvider
+}
+
+/**
+ * Credentials for a bucket's provider, as the platform hands them out. Every value is
+ * `Redacted` (keys such as `access_key_id`, `secret_access_key`, `session_token`, `endpoint_url`,
+ * `region_name`, `bucket_name`, `expiration` for S3-like providers); read one with
+ * `Redacted.value(credentials.credentials["access_key_id"])`.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export class BucketCredentials extends Schema.Class<BucketCredentials>("@neuro-sdk/core/BucketCredentials")({
+  bucketId: Schema.String,
+  provider: BucketProviderSchema,
+  credentials: Schema.Record({ key: Schema.String, value: Schema.RedactedFromSelf(Schema.String) })
+}) {}
+
+/**
+ * Long-lived credentials for one or more buckets (neuro-sdk `PersistentBucketCredentials`).
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export class PersistentBucketCredentials extends Schema.Class<PersistentBucketCredentials>(
+  "@neuro-sdk/core/PersistentBucketCredentials"
+)({
+  /** `bucket-credentials-{uuid}`. */
+  id: Schema.String,
+  owner: Schema.String,
+  /** The cluster they were asked from (the `clusterName` option, else the current cluster). */
+  clusterName: Schema.String,
+  name: Schema.NullOr(Schema.String),
+  readOnly: Schema.Boolean,
+  /** One entry per bucket. */
+  credentials: Schema.Array(BucketCredentials)
+}) {}
+
+/**
+ * Running totals of `getDiskUsage`.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export class BucketUsage extends Schema.Class<BucketUsage>("@neuro-sdk/core/BucketUsage")({
+  totalBytes: Schema.Number,
+  objectCount: Schema.Number
+}) {}
+
+const entryFields = {
+  /** The object key (decoded), or the common prefix (ending with `/`). */
+  key: Schema.String,
+  bucket: Bucket,
+  size: Schema.Number,
+  createdAt: Schema.NullOr(Schema.DateFromSelf),
+  modifiedAt: Schema.NullOr(Schema.DateFromSelf)
+}
+
+const lastComponent = (key: string): string => {
+  const parts = key.split("/").filter((p) => p !== "")
+  return parts[parts.length - 1] ?? ""
+}
+
+const entryUri = (bucket: Bucket, key: string): URL => new URL(bucket.uri.href + "/" + quoteKey(key))
+
+/**
+ * An object of a bucket. A zero-byte object whose key ends with `/` is a folder marker
+ * (`isDir()`).
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export class BlobObject extends Schema.TaggedClass<BlobObject>("@neuro-sdk/core/BlobObject")("BlobObject", entryFields) {
+  /**
+   * The last path component of the key (`"a/b/"` → `"b"`).
+   *
+   * @since 1.0.0
+   */
+  get name(): string {
+    return lastComponent(this.key)
+  }
+  /**
+   * `bucket.uri` + `/` + the key (percent-encoded).
+   *
+   * @since 1.0.0
+   */
+  get uri(): URL {
+    return entryUri(this.bucket, this.key)
+  }
+  /** @since 1.0.0 */
+  isDir(): boolean {
+    return this.key.endsWith("/") && this.size === 0
+  }
+  /** @since 1.0.0 */
+  isFile(): boolean {
+    return !this.isDir()
+  }
+}
+
+/**
+ * A "folder" of a non-recursive listing: keys sharing a prefix up to the next `/`.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export class BlobCommonPrefix extends Schema.TaggedClass<BlobCommonPrefix>("@neuro-sdk/core/BlobCommonPrefix")(
+  "BlobCommonPrefix",
+  entryFields
+) {
+  /** @since 1.0.0 */
+  get name(): string {
+    return lastComponent(this.key)
+  }
+  /** @since 1.0.0 */
+  get uri(): URL {
+    return entryUri(this.bucket, this.key)
+  }
+  /** @since 1.0.0 */
+  isDir(): boolean {
+    return true
+  }
+  /** @since 1.0.0 */
+  isFile(): boolean {
+    return false
+  }
+}
+
+/**
+ * An entry of a bucket listing (neuro-sdk `BucketEntry`).
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export type BucketEntry = BlobObject | BlobCommonPrefix
+
+/**
+ * Everything a buckets call can fail with: platform and provider answers, bad input, local
+ * file-system errors, and `NotSupportedError` for blob operations on Azure/GCS buckets.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export type BucketsError = ApiError | ConfigError | InvalidInputError | FileSystemError | NotSupportedError
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface ClusterOptions {
+  /** Default: the current cluster. */
+  readonly clusterName?: string | undefined
+}
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface LookupOptions extends ClusterOptions {
+  /** Owner of a bucket looked up by name (default: the current user). */
+  readonly bucketOwner?: string | undefined
+}
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface CreateOptions extends ClusterOptions {
+  /** Unique among the owner's buckets: 3–40 of `a-z`, `0-9`, `_`, `-`, starting with a letter. */
+  readonly name?: string | null | undefined
+  /** `undefined`: the current org; `null`: no org. */
+  readonly orgName?: string | null | undefined
+}
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface TransferOptions {
+  /** Skip files whose destination is at least as new (neuro-sdk `update`). */
+  readonly update?: boolean | undefined
+  /** Storage progress events (bucket-side URLs are `bucket.uri` + `/` + key). */
+  readonly progress?: ProgressCallback | undefined
+}
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface DownloadOptions extends TransferOptions {
+  /** Resume files whose local copy is a shorter, newer prefix (neuro-sdk `continue_`). */
+  readonly continue?: boolean | undefined
+}
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface DirOptions {
+  /** Which relative paths to transfer (directories end with `/`); default: all. */
+  readonly filter?: FilterFunc | undefined
+  /** Files transferred at once (default {@link DEFAULT_CONCURRENCY}). */
+  readonly concurrency?: number | undefined
+}
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface UploadDirOptions extends TransferOptions, DirOptions {
+  /** Names of gitignore-style files (e.g. `.neuroignore`) read in the tree and its ancestors. */
+  readonly ignoreFileNames?: Iterable<string> | undefined
+}
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface DownloadDirOptions extends DownloadOptions, DirOptions {}
+
+/**
+ * @since 1.0.0
+ */
+export declare namespace Buckets {
+  /**
+   * @since 1.0.0
+   * @category models
+   */
+  export interface Service {
+    /** Every bucket of the cluster the user can read (own and shared). */
+    readonly list: (options?: ClusterOptions) => Stream.Stream<Bucket, BucketsError>
+    /** Create a bucket (a provider bucket is made by the platform). */
+    readonly create: (options?: CreateOptions) => Effect.Effect<Bucket, BucketsError>
+    /** Register an existing provider bucket, with credentials the platform stores and hands out. */
+    readonly importExternal: (
+      provider: BucketProvider,
+      providerBucketName: string,
+      credentials: Readonly<Record<string, string | Redacted.Redacted<string>>>,
+      options?: CreateOptions
+    ) => Effect.Effect<Bucket, BucketsError>
+    /** A bucket by id, or by name (of `bucketOwner`, default the current user). */
+    readonly get: (bucketIdOrName: string, options?: LookupOptions) => Effect.Effect<Bucket, BucketsError>
+    /** Delete a bucket (the provider bucket too, unless imported). */
+    readonly rm: (bucketIdOrName: string, options?: LookupOptions) => Effect.Effect<void, BucketsError>
+    /** Enable or disable anonymous read access. */
+    readonly setPublicAccess: (bucketIdOrName: string, publicAccess: boolean, options?: LookupOptions) => Effect.Effect<Bucket, BucketsError>
+    /** Short-lived provider credentials (write access when the user may write the bucket). */
+    readonly requestTmpCredentials: (bucketIdOrName: string, options?: LookupOptions) => Effect.Effect<BucketCredentials, BucketsError>
+    /** Bytes and objects of the bucket: running totals after each object listed. */
+    readonly getDiskUsage: (bucketIdOrName: string, options?: LookupOptions) => Stream.Stream<BucketUsage, BucketsError>
+    /** An object's size and modification time (`ResourceNotFound` when there is none). */
+    readonly headBlob: (bucketIdOrName: string, key: string, options?: LookupOptions) => Effect.Effect<BucketEntry, BucketsError>
+    /** Store an object; a stream is uploaded in parts (multipart upload) without buffering the whole body. */
+    readonly putBlob: (
+      bucketIdOrName: string,
+      key: string,
+      body: Uint8Array | Stream.Stream<Uint8Array, BucketsError>,
+      options?: LookupOptions
+    ) => Effect.Effect<void, BucketsError>
+    /** The bytes of an object from `offset` (`ResourceNotFound` when there is none). */
+    readonly fetchBlob: (
+      bucketIdOrName: string,
+      key: string,
+      options?: LookupOptions & { readonly offset?: number | undefined }
+    ) => Stream.Stream<Uint8Array, BucketsError>
+    /** Delete an object (a missing key is not an error on S3). */
+    readonly deleteBlob: (bucketIdOrName: string, key: string, options?: LookupOptions) => Effect.Effect<void, BucketsError>
+    /**
+     * Entries under the key of a `blob:` URI, used as a raw prefix (`blob:bkt/dir` also lists
+     * `dir2/`; `blob:bkt/dir/` lists the folder). Non-recursive listings group keys into
+     * `BlobCommonPrefix`es.
+     */
+    readonly listBlobs: (
+      uri: URL | string,
+      options?: { readonly recursive?: boolean | undefined; readonly limit?: number | undefined }
+    ) => Stream.Stream<BucketEntry, BucketsError>
+    /** Entries whose key matches a glob pattern (`*`, `?`, `[...]`, `**` for any depth). */
+    readonly globBlobs: (uri: URL | string) => Stream.Stream<BucketEntry, BucketsError>
+    readonly uploadFile: (src: URL | string, dst: URL | string, options?: TransferOptions) => Effect.Effect<void, BucketsError>
+    readonly downloadFile: (src: URL | string, dst: URL | string, options?: DownloadOptions) => Effect.Effect<void, BucketsError>
+    readonly uploadDir: (src: URL | string, dst: URL | string, options?: UploadDirOptions) => Effect.Effect<void, BucketsError>
+    readonly downloadDir: (src: URL | string, dst: URL | string, options?: DownloadDirOptions) => Effect.Effect<void, BucketsError>
+    /** Whether a `blob:` URI is a folder (a trailing `/` answers `true` without asking). */
+    readonly blobIsDir: (uri: URL | string) => Effect.Effect<boolean, BucketsError>
+    /** Remove an object, or a folder with `recursive` (delete events through `progress`). */
+    readonly blobRm: (
+      uri: URL | string,
+      options?: { readonly recursive?: boolean | undefined; readonly progress?: ProgressCallback | undefined }
+    ) => Effect.Effect<void, BucketsError>
+    /** A URL anyone can GET the object with, valid `expiresInSeconds` (default 3600). */
+    readonly makeSignedUrl: (uri: URL | string, options?: { readonly expiresInSeconds?: number | undefined }) => Effect.Effect<URL, BucketsError>
+    /** The user's persistent credentials. */
+    readonly persistentCredentialsList: (options?: ClusterOptions) => Stream.Stream<PersistentBucketCredentials, BucketsError>
+    /** New persistent credentials for the given bucket ids (read-only on request). */
+    readonly persistentCredentialsCreate: (
+      bucketIds: Iterable<string>,
+      options?: ClusterOptions & { readonly name?: string | null | undefined; readonly readOnly?: boolean | undefined }
+    ) => Effect.Effect<PersistentBucketCredentials, BucketsError>
+    readonly persistentCredentialsGet: (credentialIdOrName: string, options?: ClusterOptions) => Effect.Effect<PersistentBucketCredentials, BucketsError>
+    readonly persistentCredentialsRm: (credentialIdOrName: string, options?: ClusterOptions) => Effect.Effect<void, BucketsError>
+  }
+}
+
+/**
+ * Files transferred at once by directory transfers unless `concurrency` says otherwise
+ * (neuro-sdk reads at most 10 local files at once). Each upload holds at most one part
+ * (a little over 10 MiB) in memory.
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const DEFAULT_CONCURRENCY: number = internal.DEFAULT_CONCURRENCY
+
+/**
+ * Size above which a streamed upload sends its buffer as one part (neuro-sdk: 10 MiB).
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const MIN_PART_SIZE: number = internal.MIN_PART_SIZE
+
+/**
+ * @since 1.0.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Buckets.Service, never, ApiClient | Config | FileSystem.FileSystem | Path.Path> = internal.make
+
+/**
+ * @since 1.0.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Buckets, never, ApiClient | Config | FileSystem.FileSystem | Path.Path> = Layer.effect(Buckets, make)
+
+/**
+ * Redact every value of a plain credentials map (e.g. before passing it to `importExternal`).
+ *
+ * @since 1.0.0
+ * @category utils
+ */
+export const redactCredentials = (
+  credentials: Readonly<Record<string, string | Redacted.Redacted<string>>>
+): Readonly<Record<string, Redacted.Redacted<string>>> =>
+  Object.fromEntries(Object.entries(credentials).map(([k, v]) => [k, Redacted.isRedacted(v) ? v : Redacted.make(v)]))

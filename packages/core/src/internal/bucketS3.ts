@@ -1,0 +1,406 @@
+/**
+ * The S3 provider (`aws`, `minio`, `open_stack` buckets): the nine S3 operations neuro-sdk issues
+ * (ListObjectsV2, HeadObject, GetObject, PutObject, Create/UploadPart/Complete/AbortMultipartUpload,
+ * DeleteObject), SigV4-signed, sent through the `ApiClient` without the platform token.
+ *
+ * @internal
+ */
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import type { ApiClient } from "../ApiClient.js"
+import type { Bucket, BucketCredentials, BucketEntry, BucketsError } from "../Buckets.js"
+import { BlobCommonPrefix, BlobObject } from "../Buckets.js"
+import * as Errors from "../Errors.js"
+import type { BlobProvider, TimeDiff } from "./bucketProvider.js"
+import { canonicalQuery, EMPTY_SHA256, sha256Hex, signHeaders, uriEncode } from "./bucketSigV4.js"
+import { childrenNamed, childText, escapeXml, parseXml, type XmlElement } from "./bucketXml.js"
+
+/** Parts of a streamed upload are sent once the buffer holds more than this (neuro-sdk: 10 MiB). */
+/** @internal */
+export const MIN_PART_SIZE = 10 * 2 ** 20
+
+/** Temporary credentials are renewed this long before they expire (botocore: 10 to 15 minutes). */
+const REFRESH_MARGIN_MS = 10 * 60 * 1000
+
+interface S3Credentials {
+  readonly accessKeyId: string
+  readonly secretAccessKey: Redacted.Redacted<string>
+  readonly sessionToken: Redacted.Redacted<string> | undefined
+  /** Milliseconds since the epoch; `undefined` for static keys. */
+  readonly expiration: number | undefined
+  readonly endpoint: URL | undefined
+  readonly region: string
+  readonly bucketName: string
+}
+
+const bad = (description: string) => new Errors.MalformedResponse({ description: `bucket credentials: ${description}` })
+
+const parseCredentials = (c: BucketCredentials): Effect.Effect<S3Credentials, Errors.MalformedResponse> =>
+  Effect.suspend(() => {
+    const get = (k: string) => {
+      const v = c.credentials[k]
+      return v === undefined ? undefined : Redacted.value(v)
+    }
+    const accessKeyId = get("access_key_id")
+    const secret = c.credentials["secret_access_key"]
+    const bucketName = get("bucket_name")
+    if (accessKeyId === undefined || secret === undefined) return Effect.fail(bad("no access_key_id / secret_access_key"))
+    if (bucketName === undefined || bucketName === "") return Effect.fail(bad("no bucket_name"))
+    const expirationText = get("expiration")
+    let expiration: number | undefined
+    if (expirationText !== undefined) {
+      expiration = Date.parse(expirationText)
+      if (Number.isNaN(expiration)) return Effect.fail(bad("expiration is not an ISO 8601 date"))
+      if (c.credentials["session_token"] === undefined) return Effect.fail(bad("expiring credentials without session_token"))
+    }
+    const endpointText = get("endpoint_url")
+    let endpoint: URL | undefined
+    if (endpointText !== undefined && endpointText !== "") {
+      try {
+        endpoint = new URL(endpointText)
+      } catch {
+        return Effect.fail(bad("endpoint_url is not a URL"))
+      }
+      if (endpoint.protocol !== "http:" && endpoint.protocol !== "https:") return Effect.fail(bad("endpoint_url is not http(s)"))
+    }
+    return Effect.succeed({
+      accessKeyId,
+      secretAccessKey: secret,
+      sessionToken: c.credentials["session_token"],
+      expiration,
+      endpoint,
+      region: get("region_name") || "us-east-1",
+      bucketName
+    })
+  })
+
+const concat = (parts: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
+  if (parts.length === 1) return parts[0]!
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
+/** `encoding-type=url` keys: `+` is a space, then percent-decoding. */
+const urlDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, " "))
+  } catch {
+    return s
+  }
+}
+
+/** The S3 `<Error>` document of an answer, as `Code: Message`, when the body is one. */
+const s3ErrorText = (body: string): string | undefined => {
+  if (!body.trimStart().startsWith("<")) return undefined
+  const doc = parseXml(body)
+  if (typeof doc === "string" || doc.name !== "Error") return undefined
+  const code = childText(doc, "Code")
+  const message = childText(doc, "Message")
+  if (code === undefined) return undefined
+  return message === undefined || message === "" ? code : `${code}: ${message}`
+}
+
+/** @internal */
+export const makeS3Provider = (
+  api: ApiClient["Type"],
+  bucket: Bucket,
+  fetchCredentials: Effect.Effect<BucketCredentials, BucketsError>
+): Effect.Effect<BlobProvider, BucketsError> =>
+  Effect.gen(function*() {
+    const initial = yield* Effect.flatMap(fetchCredentials, parseCredentials)
+    const state = yield* Ref.make(initial)
+    const refreshLock = yield* Effect.makeSemaphore(1)
+    const clock = yield* Ref.make<TimeDiff | undefined>(undefined)
+    const bucketLabel = bucket.name ?? bucket.id
+
+    const current = refreshLock.withPermits(1)(Effect.gen(function*() {
+      const c = yield* Ref.get(state)
+      if (c.expiration === undefined || Date.now() < c.expiration - REFRESH_MARGIN_MS) return c
+      const fresh = yield* Effect.flatMap(fetchCredentials, parseCredentials)
+      yield* Ref.set(state, fresh)
+      return fresh
+    }))
+
+    /** neuro-sdk's moving average of the clock difference, from each answer's `Date`. */
+    const recordClock = (t0: number, response: HttpClientResponse.HttpClientResponse) =>
+      Effect.suspend(() => {
+        const t1 = Date.now() / 1000
+        const date = response.headers["date"]
+        const server = date === undefined ? Number.NaN : Date.parse(date) / 1000
+        if (Number.isNaN(server)) return Effect.void
+        const sample = { min: t0 - server - 1, max: t1 - server }
+        return Ref.update(clock, (prev) =>
+          prev === undefined ? sample : { min: prev.min * 0.9 + sample.min * 0.1, max: prev.max * 0.9 + sample.max * 0.1 })
+      })
+
+    const checkKey = (key: string) =>
+      key.split("/").some((s) => s === "." || s === "..")
+        ? Effect.fail(
+          new Errors.InvalidInputError({
+            kind: "option",
+            input: key,
+            description: "an object key with a \".\" or \"..\" path segment cannot be sent in a URL"
+          })
+        )
+        : Effect.void
+
+    /** The URL (without query) and the path to sign, path-style under a custom endpoint. */
+    const target = (c: S3Credentials, key: string | undefined) => {
+      const keyPath = key === undefined ? "" : "/" + uriEncode(key, true)
+      if (c.endpoint !== undefined) {
+        const base = c.endpoint.pathname.replace(/\/+$/, "")
+        const path = base + "/" + uriEncode(c.bucketName, false) + keyPath
+        return { origin: c.endpoint.origin, host: c.endpoint.host, path }
+      }
+      const virtual = /^[a-z0-9][a-z0-9-]*[a-z0-9]$/.test(c.bucketName)
+      const awsHost = `s3.${c.region}.amazonaws.com`
+      return virtual
+        ? { origin: `https://${c.bucketName}.${awsHost}`, host: `${c.bucketName}.${awsHost}`, path: keyPath === "" ? "/" : keyPath }
+        : { origin: `https://${awsHost}`, host: awsHost, path: "/" + uriEncode(c.bucketName, false) + keyPath }
+    }
+
+    const mapError = (request: { readonly method: string; readonly url: string }) => (e: Errors.ApiError): Errors.ApiError => {
+      if (!("status" in e) || e.status === undefined || e._tag === "MalformedResponse" || e._tag === "NDJSONError") return e
+      const text = s3ErrorText(e.description)
+      return text === undefined ? e : Errors.fromStatus(e.status, text, request)
+    }
+
+    interface Call {
+      readonly method: "GET" | "HEAD" | "PUT" | "POST" | "DELETE"
+      readonly key?: string | undefined
+      readonly query?: ReadonlyArray<readonly [string, string]> | undefined
+      readonly headers?: Readonly<Record<string, string>> | undefined
+      readonly body?: Uint8Array | undefined
+      readonly contentType?: string | undefined
+    }
+
+    const send = (call: Call): Effect.Effect<HttpClientResponse.HttpClientResponse, BucketsError> =>
+      Effect.gen(function*() {
+        if (call.key !== undefined) yield* checkKey(call.key)
+        const c = yield* current
+        const t = target(c, call.key)
+        const query = call.query ?? []
+        const q = canonicalQuery(query)
+        const url = t.origin + t.path + (q === "" ? "" : "?" + q)
+        const payloadHash = call.body === undefined || call.body.length === 0 ? EMPTY_SHA256 : yield* sha256Hex(call.body)
+        const signed = yield* signHeaders(
+          { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken },
+          {
+            method: call.method,
+            path: t.path,
+            query,
+            headers: call.headers ?? {},
+            host: t.host,
+            payloadHash,
+            region: c.region,
+            service: "s3",
+            date: new Date()
+          }
+        )
+        let request = HttpClientRequest.make(call.method)(url).pipe(
+          HttpClientRequest.setHeaders({ ...call.headers, ...signed })
+        )
+        if (call.body !== undefined) {
+          request = HttpClientRequest.bodyUint8Array(request, call.body, call.contentType ?? "application/octet-stream")
+        }
+        const t0 = Date.now() / 1000
+        const response = yield* api.execute(request, { auth: false, idempotent: call.method !== "POST" }).pipe(
+          Effect.mapError(mapError({ method: call.method, url }))
+        )
+        yield* recordClock(t0, response)
+        return response
+      })
+
+    const readText = (response: HttpClientResponse.HttpClientResponse) =>
+      Effect.mapError(response.text, (e) =>
+        e._tag === "ResponseError" && e.reason === "Decode"
+          ? new Errors.NetworkError({ reason: "Transport", description: "the connection broke while reading the answer", method: response.request.method, url: response.request.url })
+          : new Errors.MalformedResponse({ description: e.message, status: response.status, method: response.request.method, url: response.request.url }))
+
+    const malformed = (response: HttpClientResponse.HttpClientResponse, description: string) =>
+      new Errors.MalformedResponse({ description, status: response.status, method: response.request.method, url: response.request.url })
+
+    const readXml = (response: HttpClientResponse.HttpClientResponse, root: string) =>
+      Effect.flatMap(readText(response), (text): Effect.Effect<XmlElement, BucketsError> => {
+        const doc = parseXml(text)
+        if (typeof doc === "string") return Effect.fail(malformed(response, `bad XML: ${doc}`))
+        if (doc.name === "Error") {
+          return Effect.fail(Errors.fromStatus(500, s3ErrorText(text) ?? "S3 error", { method: response.request.method, url: response.request.url }))
+        }
+        if (doc.name !== root) return Effect.fail(malformed(response, `expected <${root}>, got <${doc.name}>`))
+        return Effect.succeed(doc)
+      })
+
+    const notFound = (key: string) =>
+      new Errors.ResourceNotFound({ description: `There is no object with key ${key} in bucket ${bucketLabel}`, status: 404 })
+
+    const whenMissing = (key: string) => <A, R>(effect: Effect.Effect<A, BucketsError, R>) =>
+      Effect.catchIf(effect, (e) => e._tag === "ResourceNotFound", () => Effect.fail(notFound(key)))
+
+    // ------------------------------------------------------------------ list
+    interface Page {
+      readonly entries: ReadonlyArray<BucketEntry>
+      readonly next: string | undefined
+    }
+
+    const listPage = (prefix: string, recursive: boolean, token: string | undefined): Effect.Effect<Page, BucketsError> =>
+      Effect.gen(function*() {
+        const query: Array<readonly [string, string]> = [["list-type", "2"], ["prefix", prefix], ["encoding-type", "url"]]
+        if (!recursive) query.push(["delimiter", "/"])
+        if (token !== undefined) query.push(["continuation-token", token])
+        const response = yield* send({ method: "GET", query })
+        const doc = yield* readXml(response, "ListBucketResult")
+        const decode = childText(doc, "EncodingType") === "url" ? urlDecode : (s: string) => s
+        const entries: Array<BucketEntry> = []
+        for (const p of childrenNamed(doc, "CommonPrefixes")) {
+          const key = childText(p, "Prefix")
+          if (key === undefined) return yield* Effect.fail(malformed(response, "CommonPrefixes without Prefix"))
+          entries.push(new BlobCommonPrefix({ key: decode(key), bucket, size: 0, createdAt: null, modifiedAt: null }, true))
+        }
+        for (const o of childrenNamed(doc, "Contents")) {
+          const key = childText(o, "Key")
+          const size = Number(childText(o, "Size"))
+          const modified = childText(o, "LastModified")
+          const date = modified === undefined ? null : new Date(modified)
+          if (key === undefined || !Number.isSafeInteger(size) || size < 0 || (date !== null && Number.isNaN(date.getTime()))) {
+            return yield* Effect.fail(malformed(response, "a Contents entry without a valid Key, Size or LastModified"))
+          }
+          entries.push(new BlobObject({ key: decode(key), bucket, size, createdAt: null, modifiedAt: date }, true))
+        }
+        const truncated = childText(doc, "IsTruncated") === "true"
+        const next = childText(doc, "NextContinuationToken")
+        if (truncated && (next === undefined || next === "" || next === token)) {
+          return yield* Effect.fail(malformed(response, "a truncated listing without a new NextContinuationToken"))
+        }
+        return { entries, next: truncated ? next : undefined }
+      })
+
+    const listBlobs = (prefix: string, recursive: boolean, limit?: number): Stream.Stream<BucketEntry, BucketsError> => {
+      const all = Stream.paginateChunkEffect<string | undefined | null, BucketEntry, BucketsError, never>(null, (token) =>
+        Effect.map(listPage(prefix, recursive, token ?? undefined), (page) =>
+          [Chunk.fromIterable(page.entries), page.next === undefined ? Option.none() : Option.some(page.next)] as const))
+      return limit === undefined ? all : Stream.take(all, Math.max(0, limit))
+    }
+
+    // ------------------------------------------------------------------ objects
+    const headBlob = (key: string) =>
+      Effect.gen(function*() {
+        const response = yield* send({ method: "HEAD", key })
+        yield* Effect.ignore(response.text)
+        const size = Number(response.headers["content-length"])
+        const modified = response.headers["last-modified"]
+        const date = modified === undefined ? null : new Date(modified)
+        if (!Number.isSafeInteger(size) || size < 0 || (date !== null && Number.isNaN(date.getTime()))) {
+          return yield* Effect.fail(malformed(response, "HeadObject without a valid Content-Length or Last-Modified"))
+        }
+        return new BlobObject({ key, bucket, size, createdAt: null, modifiedAt: date }, true)
+      }).pipe(whenMissing(key))
+
+    const fetchBlob = (key: string, offset: number): Stream.Stream<Uint8Array, BucketsError> =>
+      Stream.unwrap(Effect.gen(function*() {
+        const response = yield* send({ method: "GET", key, headers: offset > 0 ? { range: `bytes=${offset}-` } : {} }).pipe(whenMissing(key))
+        if (offset > 0) {
+          const range = response.headers["content-range"]
+          const m = range === undefined ? null : /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/.exec(range.trim())
+          if (response.status !== 206 || m === null || Number(m[1]) !== offset) {
+            yield* Effect.ignore(response.text)
+            return yield* Effect.fail(malformed(response, `a ranged GetObject answered ${response.status} ${range ?? "without Content-Range"}`))
+          }
+        }
+        return Stream.mapError(response.stream, (e): BucketsError =>
+          e._tag === "ResponseError" && e.reason === "Decode"
+            ? new Errors.NetworkError({ reason: "Transport", description: "the connection broke during the download", method: "GET", url: response.request.url })
+            : malformed(response, e.message))
+      }))
+
+    const deleteBlob = (key: string) =>
+      Effect.flatMap(send({ method: "DELETE", key }), (r) => Effect.ignore(r.text))
+
+    const putObject = (key: string, body: Uint8Array) =>
+      Effect.flatMap(send({ method: "PUT", key, body }), (r) => Effect.ignore(r.text))
+
+    const multipart = (
+      key: string,
+      body: Stream.Stream<Uint8Array, BucketsError>,
+      progress: ((bytes: number) => Effect.Effect<void>) | undefined
+    ) =>
+      Effect.gen(function*() {
+        const created = yield* send({ method: "POST", key, query: [["uploads", ""]] })
+        const init = yield* readXml(created, "InitiateMultipartUploadResult")
+        const uploadId = childText(init, "UploadId")
+        if (uploadId === undefined || uploadId === "") return yield* Effect.fail(malformed(created, "no UploadId"))
+        const parts: Array<{ readonly etag: string; readonly number: number }> = []
+        let buffer: Array<Uint8Array> = []
+        let buffered = 0
+        const flush = Effect.suspend(() => {
+          const data = concat(buffer, buffered)
+          const number = parts.length + 1
+          buffer = []
+          buffered = 0
+          return Effect.gen(function*() {
+            const response = yield* send({
+              method: "PUT",
+              key,
+              query: [["partNumber", String(number)], ["uploadId", uploadId]],
+              body: data
+            })
+            yield* Effect.ignore(response.text)
+            const etag = response.headers["etag"]
+            if (etag === undefined || etag === "") return yield* Effect.fail(malformed(response, "UploadPart without ETag"))
+            parts.push({ etag, number })
+            if (progress !== undefined && data.length > 0) yield* progress(data.length)
+          })
+        })
+        const upload = Effect.gen(function*() {
+          yield* Stream.runForEach(body, (chunk) =>
+            Effect.suspend(() => {
+              if (chunk.length === 0) return Effect.void
+              buffer.push(chunk)
+              buffered += chunk.length
+              return buffered > MIN_PART_SIZE ? flush : Effect.void
+            }))
+          if (buffered > 0 || parts.length === 0) yield* flush
+          const xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">" +
+            parts.map((p) => `<Part><ETag>${escapeXml(p.etag)}</ETag><PartNumber>${p.number}</PartNumber></Part>`).join("") +
+            "</CompleteMultipartUpload>"
+          const done = yield* send({ method: "POST", key, query: [["uploadId", uploadId]], body: new TextEncoder().encode(xml), contentType: "application/xml" })
+          yield* readXml(done, "CompleteMultipartUploadResult")
+        })
+        yield* upload.pipe(
+          Effect.onExit((exit) =>
+            exit._tag === "Success"
+              ? Effect.void
+              : Effect.ignore(Effect.flatMap(send({ method: "DELETE", key, query: [["uploadId", uploadId]] }), (r) => r.text))
+          )
+        )
+      })
+
+    const putBlob = (
+      key: string,
+      body: Uint8Array | Stream.Stream<Uint8Array, BucketsError>,
+      progress?: ((bytes: number) => Effect.Effect<void>) | undefined
+    ) => (body instanceof Uint8Array ? putObject(key, body) : multipart(key, body, progress))
+
+    const provider: BlobProvider = {
+      bucket,
+      listBlobs,
+      headBlob,
+      putBlob,
+      fetchBlob,
+      deleteBlob,
+      timeDiff: Effect.map(Ref.get(clock), (d) => d ?? { min: 0, max: 0 })
+    }
+    return provider
+  })
+
