@@ -81,6 +81,26 @@ describe("Jobs through the SDK client over a real socket", () => {
         assert.strictEqual(done.status, "cancelled")
       }))
 
+    it.scoped("port forward to a port nobody listens on ends the local connection at once", () =>
+      Effect.gen(function*() {
+        const jobs = yield* Jobs.Jobs
+        const job = yield* jobs.start({ image: "ubuntu:22.04", presetName: "cpu-small", command: "sleep 30" })
+        yield* jobs.status(job.id).pipe(
+          Effect.flatMap((j) => (j.status === "running" ? Effect.void : Effect.fail("pending" as const))),
+          Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 100 })
+        )
+        const outcome = yield* Effect.scoped(Effect.gen(function*() {
+          // port 1 on loopback: nothing listens there
+          const local = yield* jobs.portForward(job.id, 0, 1)
+          return yield* Effect.tryPromise(() => fetch(`http://127.0.0.1:${local.port}/`)).pipe(
+            Effect.match({ onFailure: () => "connection ended" as const, onSuccess: () => "answered" as const }),
+            Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "hung" as const })
+          )
+        }))
+        assert.strictEqual(outcome, "connection ended")
+        yield* jobs.kill(job.id)
+      }))
+
     it.scoped("an unknown preset is a typed error and nothing is started", () =>
       Effect.gen(function*() {
         const jobs = yield* Jobs.Jobs

@@ -1,5 +1,5 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as Socket from "@effect/platform/Socket"
+import * as Socket from "@effect/platform/Socket"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
@@ -13,8 +13,8 @@ import * as Errors from "../Errors.js"
 import type { ImageParser } from "../Image.js"
 import { LocalImage, makeImageParser, parseRemoteImage, RemoteImage } from "../Image.js"
 import type * as JobsModule from "../Jobs.js"
-import { LocalTcpServer } from "../Jobs.js"
 import type { WebSocketConnection, WebSocketError } from "../WebSocket.js"
+import { LocalTcpServer } from "./jobsModels.js"
 import { makeStdStream } from "./jobsStdStream.js"
 import * as Wire from "./jobsWire.js"
 
@@ -367,7 +367,8 @@ export const forwardConnection = <E, R>(
   url: URL
 ) =>
   Effect.gen(function*() {
-    const conn = yield* open()
+    // the local connection is read from the start (what arrives before the tunnel is up waits in
+    // the queue); a socket that is never run cannot be written to or closed
     const incoming = yield* Queue.unbounded<Uint8Array | null>()
     yield* Effect.forkScoped(
       socket.run((chunk) => {
@@ -376,6 +377,9 @@ export const forwardConnection = <E, R>(
     )
     // acquired after the reader: released first, so the local connection is ended gracefully
     const write = yield* socket.writer
+    // a refused tunnel (the job's port is closed...) ends the local connection at once, as
+    // neuro-sdk closes its writer; otherwise the local client would wait forever
+    const conn = yield* open().pipe(Effect.tapError(() => write(new Socket.CloseEvent())))
     const tcpToWs = Effect.gen(function*() {
       while (true) {
         const chunk = yield* Queue.take(incoming)
