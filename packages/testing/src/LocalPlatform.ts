@@ -17,7 +17,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -339,14 +339,7 @@ const build = (state: PlatformState, url: string, dataDir: string, runtime: Runt
   }
 }
 
-const toMillis = (d: Duration.DurationInput): number => {
-  if (typeof d === "number") return d
-  if (typeof d === "string") {
-    const m = /^(\d+(?:\.\d+)?)\s*(millis|ms|seconds?|s)$/.exec(d.trim())
-    if (m) return Number(m[1]) * (m[2]!.startsWith("s") ? 1000 : 1)
-  }
-  return Number(d)
-}
+const toMillis = (d: Duration.DurationInput): number => Duration.toMillis(Duration.decode(d))
 
 /** The jobs store of a platform: stops every job's container when the platform closes. */
 const setUpJobs = (state: PlatformState, options: JobsOptions | undefined) =>

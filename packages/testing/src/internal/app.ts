@@ -61,13 +61,29 @@ const closeAfterRefusedUpgrade = (
     ? HttpServerResponse.setHeader(response, "Connection", "close")
     : response
 
+/** How many of the newest requests `LocalPlatform.requests` keeps. */
+const MAX_RECORDED_REQUESTS = 10_000
+
 const faultMiddleware = (state: PlatformState) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.gen(function*() {
     const req = yield* HttpServerRequest.HttpServerRequest
     const url = new URL(req.url, "http://local")
     const method = req.method.toUpperCase()
     if (state.recordRequests) {
-      state.requests.push({ method, path: url.pathname, query: url.search, headers: { ...req.headers } })
+      // the newest requests only, and no credentials kept in memory
+      const { authorization, cookie, ...headers } = req.headers
+      state.requests.push({
+        method,
+        path: url.pathname,
+        query: url.search,
+        headers: {
+          ...headers,
+          // the scheme only (`Bearer <redacted>`): the credential is never kept
+          ...(authorization !== undefined ? { authorization: `${authorization.split(" ")[0]} <redacted>` } : {}),
+          ...(cookie !== undefined ? { cookie: "<redacted>" } : {})
+        }
+      })
+      if (state.requests.length > MAX_RECORDED_REQUESTS) state.requests.splice(0, state.requests.length - MAX_RECORDED_REQUESTS)
     }
     const latency = state.faults.latency(method, url.pathname)
     if (latency > 0) yield* Effect.sleep(latency)

@@ -362,6 +362,8 @@ export const monitoringRoutes = (state: PlatformState) => {
           c.off("error", onError)
           resume(Effect.succeed(c))
         })
+        // the request went away while connecting: drop the half-open socket
+        return Effect.sync(() => c.destroy())
       }).pipe(
         Effect.catchAll((e) =>
           fail(400, {
