@@ -1,5 +1,6 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import { ApiClient, ServerConfig } from "@neuro-sdk/core"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -174,3 +175,20 @@ for (const transport of ["socket", "in-process"] as const) {
     })
   })
 }
+
+describe("LocalPlatform latency injection", () => {
+  it.scopedLive("addLatency takes any Duration input", () =>
+    Effect.gen(function*() {
+      const platform = yield* LocalPlatform.serve({ users: ["alice"] })
+      const timed = Effect.promise(async () => {
+        const started = performance.now()
+        await (await fetch(`${platform.apiUrl}/config`)).text()
+        return performance.now() - started
+      })
+      for (const delay of [Duration.millis(300), "300 millis", 300, "0.3 seconds"] as const) {
+        yield* platform.faults.addLatency(delay, { path: "/api/v1/config", times: 1 })
+        assert.isAtLeast(yield* timed, 290, String(delay))
+      }
+      assert.isBelow(yield* timed, 290, "only `times` requests are delayed")
+    }))
+})
