@@ -180,5 +180,30 @@ describe("Disks used by jobs", () => {
         assert.isAtLeast(used.lastUsage!.getTime(), before - 1000)
         yield* disks.rm(disk.id)
       }))
+
+    it.effect("a disk unused for its life span is deleted, unless a running job mounts it", () =>
+      Effect.gen(function*() {
+        const disks = yield* Disks.Disks
+        const jobs = yield* Jobs.Jobs
+        const idle = yield* disks.create(GiB, { timeoutUnused: "1 second" })
+        const busy = yield* disks.create(GiB, { timeoutUnused: "1 second" })
+        const keeper = yield* disks.create(GiB)
+        const job = yield* jobs.start({
+          image: "ubuntu:22.04",
+          presetName: "cpu-small",
+          command: "sleep 30",
+          diskVolumes: [new Volume.DiskVolume({ diskUri: busy.uri, containerPath: "/mnt/disk" })]
+        })
+        yield* Effect.sleep("1500 millis")
+        const left = new Set((yield* Stream.runCollect(disks.list())).pipe(Chunk.toReadonlyArray).map((d) => d.id))
+        assert.isFalse(left.has(idle.id), "unused past its life span")
+        assert.isTrue(left.has(busy.id), "mounted by a running job")
+        assert.isTrue(left.has(keeper.id), "no life span")
+        const gone = yield* Effect.flip(disks.get(idle.id))
+        assert.strictEqual(gone._tag, "ResourceNotFound")
+        yield* jobs.kill(job.id)
+        yield* disks.rm(busy.id)
+        yield* disks.rm(keeper.id)
+      }))
   })
 })

@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto"
 import * as fsp from "node:fs/promises"
 import { join } from "node:path"
 import { authenticate, errorResponse, handle, jsonResponse, plainError, reply } from "./http.js"
+import { jobsStoreOf } from "./jobsStore.js"
 import type { DiskRecord, PlatformState } from "./state.js"
 
 const NAME_PATTERN = /^[a-z](?:-?[a-z0-9])*$/
@@ -60,6 +61,22 @@ export const disksRoutes = (state: PlatformState) => {
     return Effect.succeed({ cluster, idOrName: m[2] === undefined ? undefined : decodeURIComponent(m[2]) })
   }
 
+  /**
+   * The disk service's cleanup: a disk with a life span that no active job mounts is deleted once
+   * the life span has passed since its last use (or its creation). Run before every answer.
+   */
+  const purgeExpired = Effect.promise(async () => {
+    const now = Date.now()
+    const jobs = jobsStoreOf(state)
+    for (const d of [...state.disks.values()]) {
+      if (d.lifeSpanSeconds === undefined) continue
+      const since = (d.lastUsage ?? d.createdAt).getTime()
+      if (now - since < d.lifeSpanSeconds * 1000 || jobs.mountsDisk(d.id)) continue
+      state.disks.delete(d.id)
+      await fsp.rm(d.path, { recursive: true, force: true }).catch(() => undefined)
+    }
+  })
+
   const missing = (uri: string, action: string) =>
     reply(HttpServerResponse.unsafeJson({ missing: [{ uri, action }] }, { status: 403 }))
 
@@ -81,6 +98,7 @@ export const disksRoutes = (state: PlatformState) => {
   }
 
   const create = Effect.gen(function*() {
+    yield* purgeExpired
     const req = yield* HttpServerRequest.HttpServerRequest
     const { cluster } = yield* clusterOf(req)
     const identity = yield* authenticate(state)
@@ -132,6 +150,7 @@ export const disksRoutes = (state: PlatformState) => {
   }).pipe(handle)
 
   const list = Effect.gen(function*() {
+    yield* purgeExpired
     const req = yield* HttpServerRequest.HttpServerRequest
     const { cluster } = yield* clusterOf(req)
     const identity = yield* authenticate(state)
@@ -144,6 +163,7 @@ export const disksRoutes = (state: PlatformState) => {
   }).pipe(handle)
 
   const get = Effect.gen(function*() {
+    yield* purgeExpired
     const req = yield* HttpServerRequest.HttpServerRequest
     const { cluster, idOrName } = yield* clusterOf(req)
     const identity = yield* authenticate(state)
@@ -153,6 +173,7 @@ export const disksRoutes = (state: PlatformState) => {
   }).pipe(handle)
 
   const remove = Effect.gen(function*() {
+    yield* purgeExpired
     const req = yield* HttpServerRequest.HttpServerRequest
     const { cluster, idOrName } = yield* clusterOf(req)
     const identity = yield* authenticate(state)

@@ -401,6 +401,15 @@ export class JobsStore {
     }
   }
 
+  /** Whether an active (not finished) job mounts the disk `id`. */
+  mountsDisk(id: string): boolean {
+    for (const j of this.jobs.values()) {
+      if (isFinished(current(j).status)) continue
+      if (j.container.diskVolumes.some((v) => this.diskOf(v.uri)?.id === id)) return true
+    }
+    return false
+  }
+
   /** Active (pending, suspended, running) jobs of an owner on a cluster. */
   activeCount(owner: string, cluster: string): number {
     let n = 0
