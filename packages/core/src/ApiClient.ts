@@ -88,6 +88,20 @@ export interface RequestOptions {
 }
 
 /**
+ * Options for reading the body of a response obtained with `execute`.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface BodyOptions {
+  /**
+   * Override the client's timeout (`null` disables it): for a whole body read at once, its
+   * longest wait; for a streamed body, the longest gap between two chunks.
+   */
+  readonly timeout?: Duration.DurationInput | null | undefined
+}
+
+/**
  * @since 1.0.0
  * @category models
  */
@@ -147,6 +161,32 @@ export declare namespace ApiClient {
       url: URL,
       options?: { readonly protocols?: ReadonlyArray<string> | undefined; readonly auth?: boolean | undefined }
     ) => Effect.Effect<WebSocketConnection, ApiError, Scope.Scope>
+    /**
+     * The body of a response from `execute` as text. A broken connection is a `NetworkError`, as
+     * for every other method.
+     */
+    readonly text: (response: HttpClientResponse.HttpClientResponse, options?: BodyOptions) => Effect.Effect<string, ApiError>
+    /**
+     * The JSON body of a response from `execute` decoded with `schema`, by the rules of `json`: a
+     * JSON content type is required, and a mismatch is a `MalformedResponse` naming every field.
+     */
+    readonly decode: <A, I>(
+      response: HttpClientResponse.HttpClientResponse,
+      schema: Schema.Schema<A, I>,
+      options?: BodyOptions
+    ) => Effect.Effect<A, ApiError>
+    /** The body of a response from `execute` as a byte stream, by the rules of `bytes`. */
+    readonly body: (response: HttpClientResponse.HttpClientResponse, options?: BodyOptions) => Stream.Stream<Uint8Array, ApiError>
+    /**
+     * The NDJSON body of a response from `execute`, by the rules of `ndjson` (`{"error": ...}`
+     * lines fail the stream with a typed error), for callers that need the response itself
+     * (headers, a non-NDJSON answer of their own).
+     */
+    readonly lines: <A, I>(
+      response: HttpClientResponse.HttpClientResponse,
+      schema: Schema.Schema<A, I>,
+      options?: BodyOptions
+    ) => Stream.Stream<A, ApiError>
   }
 }
 

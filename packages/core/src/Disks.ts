@@ -9,112 +9,22 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { ApiClient } from "./ApiClient.js"
 import type { Config } from "./Config.js"
 import type { ApiError, ConfigError, InvalidInputError } from "./Errors.js"
 import * as internal from "./internal/disks.js"
+import type { Disk } from "./internal/disksModels.js"
+
+// The models are declared in `internal/disksModels.ts`, which the implementation
+// imports instead of this module (no import cycle).
+export { Disk, DiskStatus, DiskStatusSchema } from "./internal/disksModels.js"
 
 /**
  * @since 1.0.0
  * @category tags
  */
 export class Disks extends Context.Tag("@neuro-sdk/core/Disks")<Disks, Disks.Service>() {}
-
-/**
- * State of a disk: `PENDING` (being provisioned; a job may already use it and will wait),
- * `READY`, or `BROKEN` (its backing volume is lost).
- *
- * @since 1.0.0
- * @category models
- */
-export const DiskStatus = {
-  PENDING: "Pending",
-  READY: "Ready",
-  BROKEN: "Broken"
-} as const
-
-/**
- * @since 1.0.0
- * @category models
- */
-export type DiskStatus = typeof DiskStatus[keyof typeof DiskStatus]
-
-/**
- * The wire form of a {@link DiskStatus}; any other string is rejected.
- *
- * @since 1.0.0
- * @category schemas
- */
-export const DiskStatusSchema: Schema.Literal<["Pending", "Ready", "Broken"]> = Schema.Literal(
-  DiskStatus.PENDING,
-  DiskStatus.READY,
-  DiskStatus.BROKEN
-)
-
-/**
- * A disk.
- *
- * @since 1.0.0
- * @category models
- */
-export class Disk extends Schema.Class<Disk>("@neuro-sdk/core/Disk")({
-  /** `disk-{uuid}`. */
-  id: Schema.String,
-  /** Capacity in bytes. */
-  storage: Schema.Number,
-  owner: Schema.String,
-  status: DiskStatusSchema,
-  /** The current cluster of the config, whatever cluster was asked (as neuro-sdk). */
-  clusterName: Schema.String,
-  orgName: Schema.NullOr(Schema.String),
-  createdAt: Schema.DateFromSelf,
-  /** When a job last used it (`null` until the first use). */
-  lastUsage: Schema.NullOr(Schema.DateFromSelf),
-  name: Schema.NullOr(Schema.String),
-  /** After this much time unused the platform deletes it (`null`: never). */
-  timeoutUnused: Schema.NullOr(Schema.DurationFromSelf),
-  /** Bytes in use, refreshed periodically by the platform (`null` when unknown). */
-  usedBytes: Schema.NullOr(Schema.Number)
-}) {
-  /**
-   * The values of {@link DiskStatus}, as `Disk.Status.READY`.
-   *
-   * @since 1.0.0
-   */
-  static readonly Status = DiskStatus
-
-  /**
-   * Wire name of `timeoutUnused`.
-   *
-   * @since 1.0.0
-   */
-  get lifeSpan(): Duration.Duration | null {
-    return this.timeoutUnused
-  }
-
-  /**
-   * `disk://{cluster}/[{org}/]{owner}/{id}` (always the id, never the name).
-   *
-   * @since 1.0.0
-   */
-  get uri(): URL {
-    const org = this.orgName ? `/${this.orgName}` : ""
-    return new URL(`disk://${this.clusterName}${org}/${this.owner}/${this.id}`)
-  }
-}
-
-/**
- * @since 1.0.0
- */
-export declare namespace Disk {
-  /**
-   * @since 1.0.0
-   * @category models
-   */
-  export type Status = DiskStatus
-}
 
 /**
  * Everything a disks call can fail with.

@@ -9,43 +9,22 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { ApiClient } from "./ApiClient.js"
 import type { Config } from "./Config.js"
 import type { ApiError, ConfigError } from "./Errors.js"
 import * as internal from "./internal/secrets.js"
+import type { Secret } from "./internal/secretsModels.js"
+
+// The models are declared in `internal/secretsModels.ts`, which the implementation
+// imports instead of this module (no import cycle).
+export { Secret } from "./internal/secretsModels.js"
 
 /**
  * @since 1.0.0
  * @category tags
  */
 export class Secrets extends Context.Tag("@neuro-sdk/core/Secrets")<Secrets, Secrets.Service>() {}
-
-/**
- * A secret (its name and owner; the value never leaves the platform).
- *
- * @since 1.0.0
- * @category models
- */
-export class Secret extends Schema.Class<Secret>("@neuro-sdk/core/Secret")({
-  key: Schema.String,
-  /** The user or role (`alice/service-accounts/ci`) that owns it. */
-  owner: Schema.String,
-  /** The `clusterName` the listing was made for (not on the wire). */
-  clusterName: Schema.String,
-  orgName: Schema.NullOr(Schema.String)
-}) {
-  /**
-   * `secret://{cluster}/[{org}/]{owner}/{key}`: how jobs and permissions refer to it.
-   *
-   * @since 1.0.0
-   */
-  get uri(): URL {
-    const org = this.orgName ? `/${this.orgName}` : ""
-    return new URL(`secret://${this.clusterName}${org}/${this.owner}/${this.key}`)
-  }
-}
 
 /**
  * Everything a secrets call can fail with.

@@ -9,36 +9,22 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { ApiClient } from "./ApiClient.js"
 import type { Config } from "./Config.js"
 import type { ApiError, ConfigError } from "./Errors.js"
 import * as internal from "./internal/serviceAccounts.js"
+import type { ServiceAccount } from "./internal/serviceAccountsModels.js"
+
+// The models are declared in `internal/serviceAccountsModels.ts`, which the implementation
+// imports instead of this module (no import cycle).
+export { ServiceAccount } from "./internal/serviceAccountsModels.js"
 
 /**
  * @since 1.0.0
  * @category tags
  */
 export class ServiceAccounts extends Context.Tag("@neuro-sdk/core/ServiceAccounts")<ServiceAccounts, ServiceAccounts.Service>() {}
-
-/**
- * A service account (never its token).
- *
- * @since 1.0.0
- * @category models
- */
-export class ServiceAccount extends Schema.Class<ServiceAccount>("@neuro-sdk/core/ServiceAccount")({
-  /** `service-account-{uuid}`. */
-  id: Schema.String,
-  name: Schema.NullOr(Schema.String),
-  owner: Schema.String,
-  /** The cluster its token logs into. */
-  defaultCluster: Schema.String,
-  /** The role the account acts as: `{owner}/service-accounts/{name or random hex}`. */
-  role: Schema.String,
-  createdAt: Schema.DateFromSelf
-}) {}
 
 /**
  * A new account and its token: base64 of `{"token", "cluster", "url"}`, the format of

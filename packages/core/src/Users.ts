@@ -7,69 +7,21 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schema from "effect/Schema"
 import type { ApiClient } from "./ApiClient.js"
 import type { Config } from "./Config.js"
 import type { ApiError, ConfigError, InvalidInputError } from "./Errors.js"
 import * as internal from "./internal/users.js"
+import type { Action, Permission, Share } from "./internal/usersModels.js"
+
+// The models are declared in `internal/usersModels.ts`, which the implementation imports instead
+// of this module (no import cycle).
+export { Action, ActionSchema, Permission, Share } from "./internal/usersModels.js"
 
 /**
  * @since 1.0.0
  * @category tags
  */
 export class Users extends Context.Tag("@neuro-sdk/core/Users")<Users, Users.Service>() {}
-
-/**
- * What a permission allows. Each action implies the ones before it: `MANAGE` (everything,
- * including sharing) > `WRITE` > `READ`.
- *
- * @since 1.0.0
- * @category models
- */
-export const Action = {
-  READ: "read",
-  WRITE: "write",
-  MANAGE: "manage"
-} as const
-
-/**
- * @since 1.0.0
- * @category models
- */
-export type Action = typeof Action[keyof typeof Action]
-
-/**
- * The wire form of an {@link Action}; any other string is rejected.
- *
- * @since 1.0.0
- * @category schemas
- */
-export const ActionSchema: Schema.Literal<["read", "write", "manage"]> = Schema.Literal(Action.READ, Action.WRITE, Action.MANAGE)
-
-const UrlSchema = Schema.instanceOf(URL)
-
-/**
- * An action on a resource URI (`storage://cluster/alice/data`, `secret://cluster/alice/key`,
- * `role://alice/roles/team`, ...).
- *
- * @since 1.0.0
- * @category models
- */
-export class Permission extends Schema.Class<Permission>("@neuro-sdk/core/Permission")({
-  uri: UrlSchema,
-  action: ActionSchema
-}) {}
-
-/**
- * A permission that a user or role (`user`) holds on somebody's resource.
- *
- * @since 1.0.0
- * @category models
- */
-export class Share extends Schema.Class<Share>("@neuro-sdk/core/Share")({
-  user: Schema.String,
-  permission: Permission
-}) {}
 
 /**
  * Everything a users call can fail with.

@@ -17,13 +17,17 @@
  * @since 1.0.0
  */
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type * as Stream from "effect/Stream"
 import * as internal from "./internal/jobsRunner.js"
+import type { JobRunnerError } from "./internal/jobsRunnerModels.js"
+
+// The error is declared in `internal/jobsRunnerModels.ts`, which the implementation imports
+// instead of this module (no import cycle).
+export { JobRunnerError } from "./internal/jobsRunnerModels.js"
 
 /**
  * A folder of the platform (storage, disk) mounted into the container.
@@ -166,18 +170,6 @@ export interface JobProcess {
   readonly exec: (argv: ReadonlyArray<string>) => Effect.Effect<ExecSession, JobRunnerError>
   /** Where a port the container listens on is reachable from this machine. */
   readonly address: (port: number) => { readonly host: string; readonly port: number }
-}
-
-/**
- * The runner could not start a container or a command in it.
- *
- * @since 1.0.0
- * @category errors
- */
-export class JobRunnerError extends Data.TaggedError("JobRunnerError")<{ readonly description: string; readonly cause?: unknown }> {
-  override get message(): string {
-    return this.description
-  }
 }
 
 /**

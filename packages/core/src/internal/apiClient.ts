@@ -17,6 +17,7 @@ import { AuthToken } from "../AuthToken.js"
 import { Endpoints, serviceUrl } from "../Endpoints.js"
 import * as Errors from "../Errors.js"
 import { WebSocketDialer } from "../WebSocket.js"
+import { quotePath } from "./uri.js"
 
 type Requirements = ApiClientModule.Requirements
 
@@ -53,14 +54,12 @@ export const appendPath = (url: URL | string, ...segments: ReadonlyArray<string>
   if (segments.length === 0) return out
   let path = out.pathname
   if (path.endsWith("/")) path = path.slice(0, -1)
-  for (const s of segments) path += "/" + encodeSegment(s)
+  // yarl's path quoting (pchar: unreserved, sub-delims, ":" and "@" stay literal); a "/" inside
+  // a segment is data, so it is escaped too
+  for (const s of segments) path += "/" + quotePath(s).replace(/\//g, "%2F")
   out.pathname = path
   return out
 }
-
-// yarl keeps RFC 3986 pchar characters unescaped: unreserved, sub-delims, ":" and "@"
-const encodeSegment = (segment: string): string =>
-  encodeURIComponent(segment).replace(/%(2[146789ABC]|3[ABD]|40|24|26)/gi, (m) => decodeURIComponent(m))
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
 
@@ -128,7 +127,8 @@ const describeCause = (cause: unknown): string | undefined => {
   return undefined
 }
 
-const malformed = (request: HttpClientRequest.HttpClientRequest, status: number, description: string, cause?: unknown) =>
+/** @internal */
+export const malformed = (request: HttpClientRequest.HttpClientRequest, status: number, description: string, cause?: unknown) =>
   new Errors.MalformedResponse({
     description,
     status,
@@ -147,6 +147,97 @@ const parseRetryAfter = (value: string | undefined, nowMillis: number): Option.O
 
 const resolveTimeout = (value: Duration.DurationInput | null | undefined, fallback: Duration.Duration | null) =>
   value === undefined ? fallback : value === null ? null : Duration.decode(value)
+
+// ---------------------------------------------------------------------------------------------
+// reading answers (shared by every method and by the services that call `execute` themselves)
+// ---------------------------------------------------------------------------------------------
+
+const timeoutError = (response: HttpClientResponse.HttpClientResponse, description: string) =>
+  new Errors.NetworkError({ reason: "Timeout", description, method: response.request.method, url: response.request.url })
+
+/** The whole body as text; a body that does not finish within `timeout` is a `NetworkError`. */
+const readText = (response: HttpClientResponse.HttpClientResponse, timeout: Duration.Duration | null) => {
+  const text = Effect.mapError(response.text, fromHttpClientError)
+  return timeout === null ? text : text.pipe(
+    Effect.timeoutFail({
+      duration: timeout,
+      onTimeout: () => timeoutError(response, `the body did not arrive within ${Duration.format(timeout)}`)
+    })
+  )
+}
+
+const JSON_CONTENT_TYPE = /^application\/([\w.+-]+\+)?json\b/i
+
+/** The body parsed as JSON (`null` when empty); a content type that is not JSON is a `MalformedResponse`. */
+const readJson = (response: HttpClientResponse.HttpClientResponse, timeout: Duration.Duration | null) =>
+  Effect.flatMap(readText(response, timeout), (text) => {
+    const request = response.request
+    const contentType = response.headers["content-type"] ?? ""
+    if (text === "") return Effect.succeed(null as unknown)
+    if (!JSON_CONTENT_TYPE.test(contentType)) {
+      return Effect.fail(malformed(request, response.status, `expected JSON but got content type "${contentType}"`))
+    }
+    return Effect.try({
+      try: (): unknown => JSON.parse(text),
+      // the parser's message quotes the body around the error, and a body can hold a secret
+      // (a new service account's token): only the error's name is kept
+      catch: (e) => malformed(request, response.status, `the body is not valid JSON (${e instanceof Error ? e.name : "error"})`)
+    })
+  })
+
+const decodeWith = <A, I>(schema: Schema.Schema<A, I>, response: HttpClientResponse.HttpClientResponse) => {
+  const decode = Schema.decodeUnknown(schema, { errors: "all" })
+  return (u: unknown) =>
+    Effect.mapError(decode(u), (e) => malformed(response.request, response.status, ParseResult.TreeFormatter.formatErrorSync(e)))
+}
+
+const decodeBody = <A, I>(response: HttpClientResponse.HttpClientResponse, schema: Schema.Schema<A, I>, timeout: Duration.Duration | null) =>
+  Effect.flatMap(readJson(response, timeout), decodeWith(schema, response))
+
+/** The body as bytes; `timeout` bounds each gap between chunks. */
+const bodyStream = (
+  response: HttpClientResponse.HttpClientResponse,
+  timeout: Duration.Duration | null
+): Stream.Stream<Uint8Array, Errors.ApiError> => {
+  const s = Stream.mapError(response.stream, fromHttpClientError)
+  return timeout === null
+    ? s
+    : s.pipe(Stream.timeoutFail(() => timeoutError(response, `no data for ${Duration.format(timeout)}`), timeout))
+}
+
+/** An in-band `{"error": ..., "errno"?: ...}` line of an NDJSON stream as a typed error. */
+const lineError = (line: Record<string, unknown>, request: HttpClientRequest.HttpClientRequest): Errors.ApiError => {
+  const description = typeof line.error === "string" ? line.error : JSON.stringify(line.error)
+  if (typeof line.errno === "string") return Errors.fromErrno(line.errno, description, contextOf(request))
+  return new Errors.NDJSONError({ description, method: request.method, url: request.url })
+}
+
+/** @internal */
+export const isNdjson = (response: HttpClientResponse.HttpClientResponse) =>
+  (response.headers["content-type"] ?? "").startsWith("application/x-ndjson")
+
+/** The NDJSON body: blank lines skipped, `{"error"}` lines fail the stream, every other line decoded. */
+const ndjsonLines = <A, I>(
+  response: HttpClientResponse.HttpClientResponse,
+  schema: Schema.Schema<A, I>,
+  timeout: Duration.Duration | null
+): Stream.Stream<A, Errors.ApiError> => {
+  const request = response.request
+  const decode = decodeWith(schema, response)
+  return bodyStream(response, timeout).pipe(
+    Stream.decodeText(),
+    Stream.splitLines,
+    Stream.filter((line) => line.trim() !== ""),
+    Stream.mapEffect((line) =>
+      Effect.try({
+        try: (): unknown => JSON.parse(line),
+        catch: (e) => malformed(request, response.status, `a streamed line is not valid JSON (${e instanceof Error ? e.name : "error"})`)
+      }).pipe(
+        Effect.flatMap((u) => Predicate.isRecord(u) && "error" in u ? Effect.fail(lineError(u, request)) : decode(u))
+      )
+    )
+  )
+}
 
 /** @internal */
 export const make = Effect.fnUntraced(function*(
@@ -241,106 +332,23 @@ export const make = Effect.fnUntraced(function*(
     return loop(0)
   }
 
-  /** The whole body as text; a body that does not finish within `timeout` is a `NetworkError`. */
-  const readText = (response: HttpClientResponse.HttpClientResponse, timeout: Duration.Duration | null) => {
-    const text = Effect.mapError(response.text, fromHttpClientError)
-    return timeout === null ? text : text.pipe(
-      Effect.timeoutFail({
-        duration: timeout,
-        onTimeout: () =>
-          new Errors.NetworkError({
-            reason: "Timeout",
-            description: `the body did not arrive within ${Duration.format(timeout)}`,
-            method: response.request.method,
-            url: response.request.url
-          })
-      })
-    )
-  }
-
-  const readJson = (response: HttpClientResponse.HttpClientResponse, timeout: Duration.Duration | null) =>
-    Effect.flatMap(readText(response, timeout), (text) => {
-      const request = response.request
-      const contentType = response.headers["content-type"] ?? ""
-      if (text === "") return Effect.succeed(null as unknown)
-      if (!/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) {
-        return Effect.fail(malformed(request, response.status, `expected JSON but got content type "${contentType}"`))
-      }
-      return Effect.try({
-        try: (): unknown => JSON.parse(text),
-        // the parser's message quotes the body around the error, and a body can hold a secret
-        // (a new service account's token): only the error's name is kept
-        catch: (e) => malformed(request, response.status, `the body is not valid JSON (${e instanceof Error ? e.name : "error"})`)
-      })
-    })
-
-  const decodeWith = <A, I>(schema: Schema.Schema<A, I>, request: HttpClientRequest.HttpClientRequest, status: number) => {
-    const decode = Schema.decodeUnknown(schema, { errors: "all" })
-    return (u: unknown) =>
-      Effect.mapError(decode(u), (e) => malformed(request, status, ParseResult.TreeFormatter.formatErrorSync(e)))
-  }
+  const bodyTimeout = (opts: ApiClientModule.BodyOptions | undefined) => resolveTimeout(opts?.timeout, clientTimeout)
 
   const json = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>, opts: ApiClientModule.RequestOptions = {}) =>
-    Effect.flatMap(send(request, opts), (response) =>
-      Effect.flatMap(
-        readJson(response, resolveTimeout(opts.timeout, clientTimeout)),
-        decodeWith(schema, request, response.status)
-      ))
+    Effect.flatMap(send(request, opts), (response) => decodeBody(response, schema, bodyTimeout(opts)))
 
   const discard = (request: HttpClientRequest.HttpClientRequest, opts: ApiClientModule.RequestOptions = {}) =>
-    Effect.flatMap(send(request, opts), (response) => readText(response, resolveTimeout(opts.timeout, clientTimeout))).pipe(
-      Effect.asVoid
-    )
-
-  const bodyStream = (
-    response: HttpClientResponse.HttpClientResponse,
-    timeout: Duration.Duration | null
-  ): Stream.Stream<Uint8Array, Errors.ApiError> => {
-    const s = Stream.mapError(response.stream, fromHttpClientError)
-    return timeout === null ? s : s.pipe(
-      Stream.timeoutFail(
-        () =>
-          new Errors.NetworkError({
-            reason: "Timeout",
-            description: `no data for ${Duration.format(timeout)}`,
-            method: response.request.method,
-            url: response.request.url
-          }),
-        timeout
-      )
-    )
-  }
+    Effect.flatMap(send(request, opts), (response) => readText(response, bodyTimeout(opts))).pipe(Effect.asVoid)
 
   const bytes = (request: HttpClientRequest.HttpClientRequest, opts: ApiClientModule.RequestOptions = {}) =>
-    Stream.unwrap(Effect.map(send(request, opts), (r) => bodyStream(r, resolveTimeout(opts.timeout, clientTimeout))))
-
-  const lineError = (line: Record<string, unknown>, request: HttpClientRequest.HttpClientRequest): Errors.ApiError => {
-    const description = typeof line.error === "string" ? line.error : JSON.stringify(line.error)
-    if (typeof line.errno === "string") return Errors.fromErrno(line.errno, description, contextOf(request))
-    return new Errors.NDJSONError({ description, method: request.method, url: request.url })
-  }
+    Stream.unwrap(Effect.map(send(request, opts), (r) => bodyStream(r, bodyTimeout(opts))))
 
   const ndjson = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>, opts: ApiClientModule.NdjsonOptions = {}) =>
     Stream.unwrap(Effect.map(send(HttpClientRequest.setHeader(request, "Accept", "application/x-ndjson"), opts), (response) => {
-      const decode = decodeWith(schema, request, response.status)
-      const contentType = response.headers["content-type"] ?? ""
-      if (contentType.startsWith("application/x-ndjson")) {
-        return bodyStream(response, resolveTimeout(opts.timeout, clientTimeout)).pipe(
-          Stream.decodeText(),
-          Stream.splitLines,
-          Stream.filter((line) => line.trim() !== ""),
-          Stream.mapEffect((line) =>
-            Effect.try({
-              try: (): unknown => JSON.parse(line),
-              catch: (e) => malformed(request, response.status, `a streamed line is not valid JSON (${e instanceof Error ? e.name : "error"})`)
-            }).pipe(
-              Effect.flatMap((u) => Predicate.isRecord(u) && "error" in u ? Effect.fail(lineError(u, request)) : decode(u))
-            )
-          )
-        )
-      }
+      if (isNdjson(response)) return ndjsonLines(response, schema, bodyTimeout(opts))
+      const decode = decodeWith(schema, response)
       return Stream.unwrap(Effect.gen(function*() {
-        const doc = yield* readJson(response, resolveTimeout(opts.timeout, clientTimeout))
+        const doc = yield* readJson(response, bodyTimeout(opts))
         const list = opts.listKey === undefined
           ? doc
           : Predicate.isRecord(doc)
@@ -348,7 +356,7 @@ export const make = Effect.fnUntraced(function*(
           : undefined
         if (!Array.isArray(list)) {
           return yield* Effect.fail(
-            malformed(request, response.status, opts.listKey === undefined ? "expected a JSON list" : `expected a "${opts.listKey}" list`)
+            malformed(response.request, response.status, opts.listKey === undefined ? "expected a JSON list" : `expected a "${opts.listKey}" list`)
           )
         }
         return Stream.fromIterable(list as ReadonlyArray<unknown>).pipe(Stream.mapEffect(decode))
@@ -380,7 +388,11 @@ export const make = Effect.fnUntraced(function*(
     discard,
     ndjson,
     bytes,
-    websocket
+    websocket,
+    text: (response, opts) => readText(response, bodyTimeout(opts)),
+    decode: (response, schema, opts) => decodeBody(response, schema, bodyTimeout(opts)),
+    body: (response, opts) => bodyStream(response, bodyTimeout(opts)),
+    lines: (response, schema, opts) => ndjsonLines(response, schema, bodyTimeout(opts))
   }
   return service
 })

@@ -15,11 +15,12 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import type { ApiClient } from "../ApiClient.js"
 import type { Bucket, BucketCredentials, BucketEntry, BucketsError } from "../Buckets.js"
-import { BlobCommonPrefix, BlobObject } from "../Buckets.js"
 import * as Errors from "../Errors.js"
 import type { BlobProvider, TimeDiff } from "./bucketProvider.js"
 import { canonicalQuery, EMPTY_SHA256, sha256Hex, signHeaders, uriEncode } from "./bucketSigV4.js"
 import { childrenNamed, childText, escapeXml, parseXml, type XmlElement } from "./bucketXml.js"
+import { clockSample, concatBytes } from "./transfer.js"
+import { BlobCommonPrefix, BlobObject } from "./bucketsModels.js"
 
 /** Parts of a streamed upload are sent once the buffer holds more than this (neuro-sdk: 10 MiB). */
 /** @internal */
@@ -80,17 +81,6 @@ const parseCredentials = (c: BucketCredentials): Effect.Effect<S3Credentials, Er
     })
   })
 
-const concat = (parts: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
 /** `encoding-type=url` keys: `+` is a space, then percent-decoding. */
 const urlDecode = (s: string): string => {
   try {
@@ -135,11 +125,8 @@ export const makeS3Provider = (
     /** neuro-sdk's moving average of the clock difference, from each answer's `Date`. */
     const recordClock = (t0: number, response: HttpClientResponse.HttpClientResponse) =>
       Effect.suspend(() => {
-        const t1 = Date.now() / 1000
-        const date = response.headers["date"]
-        const server = date === undefined ? Number.NaN : Date.parse(date) / 1000
-        if (Number.isNaN(server)) return Effect.void
-        const sample = { min: t0 - server - 1, max: t1 - server }
+        const sample = clockSample(t0, response)
+        if (sample === undefined) return Effect.void
         return Ref.update(clock, (prev) =>
           prev === undefined ? sample : { min: prev.min * 0.9 + sample.min * 0.1, max: prev.max * 0.9 + sample.max * 0.1 })
       })
@@ -222,17 +209,11 @@ export const makeS3Provider = (
         return response
       })
 
-    const readText = (response: HttpClientResponse.HttpClientResponse) =>
-      Effect.mapError(response.text, (e) =>
-        e._tag === "ResponseError" && e.reason === "Decode"
-          ? new Errors.NetworkError({ reason: "Transport", description: "the connection broke while reading the answer", method: response.request.method, url: response.request.url })
-          : new Errors.MalformedResponse({ description: e.message, status: response.status, method: response.request.method, url: response.request.url }))
-
     const malformed = (response: HttpClientResponse.HttpClientResponse, description: string) =>
       new Errors.MalformedResponse({ description, status: response.status, method: response.request.method, url: response.request.url })
 
     const readXml = (response: HttpClientResponse.HttpClientResponse, root: string) =>
-      Effect.flatMap(readText(response), (text): Effect.Effect<XmlElement, BucketsError> => {
+      Effect.flatMap(api.text(response), (text): Effect.Effect<XmlElement, BucketsError> => {
         const doc = parseXml(text)
         if (typeof doc === "string") return Effect.fail(malformed(response, `bad XML: ${doc}`))
         if (doc.name === "Error") {
@@ -318,10 +299,7 @@ export const makeS3Provider = (
             return yield* Effect.fail(malformed(response, `a ranged GetObject answered ${response.status} ${range ?? "without Content-Range"}`))
           }
         }
-        return Stream.mapError(response.stream, (e): BucketsError =>
-          e._tag === "ResponseError" && e.reason === "Decode"
-            ? new Errors.NetworkError({ reason: "Transport", description: "the connection broke during the download", method: "GET", url: response.request.url })
-            : malformed(response, e.message))
+        return api.body(response)
       }))
 
     const deleteBlob = (key: string) =>
@@ -344,7 +322,7 @@ export const makeS3Provider = (
         let buffer: Array<Uint8Array> = []
         let buffered = 0
         const flush = Effect.suspend(() => {
-          const data = concat(buffer, buffered)
+          const data = concatBytes(buffer)
           const number = parts.length + 1
           buffer = []
           buffered = 0

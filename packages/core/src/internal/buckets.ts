@@ -1,42 +1,30 @@
 import * as FileSystem from "@effect/platform/FileSystem"
-import type { PlatformError } from "@effect/platform/Error"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as Path from "@effect/platform/Path"
 import * as Chunk from "effect/Chunk"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { ApiClient } from "../ApiClient.js"
 import type * as BucketsModule from "../Buckets.js"
-import { Bucket, BucketCredentials, BucketUsage, PersistentBucketCredentials } from "../Buckets.js"
 import { Config } from "../Config.js"
 import * as Errors from "../Errors.js"
 import * as FileFilter from "../FileFilter.js"
 import type * as StorageModule from "../Storage.js"
-import {
-  StorageProgressComplete,
-  StorageProgressDelete,
-  StorageProgressEnterDir,
-  StorageProgressFail,
-  StorageProgressLeaveDir,
-  StorageProgressStart,
-  StorageProgressStep
-} from "../Storage.js"
 import * as UriModule from "../Uri.js"
 import { childPath, dirKey, fileKey, quoteKey } from "./bucketKeys.js"
 import { type BlobProvider, openProvider } from "./bucketProvider.js"
+import { Bucket, BucketCredentials, BucketUsage, PersistentBucketCredentials } from "./bucketsModels.js"
 import { MIN_PART_SIZE as S3_MIN_PART_SIZE } from "./bucketS3.js"
 import { hasMagic } from "./fileFilter.js"
-import { makeLimiter } from "./storage.js"
+import { StorageProgressDelete } from "./storageModels.js"
+import * as Transfer from "./transfer.js"
+import { isSafeName } from "./uriStorage.js"
 
 type BucketsError = BucketsModule.BucketsError
-type Progress = StorageModule.StorageProgress
 type Entry = BucketsModule.BucketEntry
 
 /** @internal */
@@ -46,7 +34,6 @@ export const DEFAULT_CONCURRENCY = 10
 export const MIN_PART_SIZE = S3_MIN_PART_SIZE
 
 const READ_CHUNK = 2 ** 20
-const TIME_THRESHOLD = 1
 const DOWNLOAD_RETRIES = 5
 
 // ---------------------------------------------------------------------------------------------
@@ -135,90 +122,10 @@ const toPersistent = (w: PersistentWire, clusterName: string): PersistentBucketC
     true
   )
 
-// ---------------------------------------------------------------------------------------------
-// local files
-// ---------------------------------------------------------------------------------------------
-
-const localError = (errno: string, description: string): Errors.FileSystemError => Errors.fromErrno(errno, description)
-
-const stripContext = (e: Errors.FileSystemError): Errors.FileSystemError => {
-  const fields = { errno: e.errno, description: e.description }
-  switch (e._tag) {
-    case "FileNotFound":
-      return new Errors.FileNotFound(fields)
-    case "FileExists":
-      return new Errors.FileExists(fields)
-    case "IsADirectory":
-      return new Errors.IsADirectory(fields)
-    case "NotADirectory":
-      return new Errors.NotADirectory(fields)
-    case "PermissionDenied":
-      return new Errors.PermissionDenied(fields)
-    case "OSError":
-      return new Errors.OSError(fields)
-  }
-}
-
-const fsError = (errno: string, description: string): Errors.FileSystemError => stripContext(localError(errno, description))
-
-const fromPlatform = (e: PlatformError): Errors.FileSystemError => {
-  const cause: unknown = e.cause
-  const code = Predicate.hasProperty(cause, "code") && typeof cause.code === "string" ? cause.code : undefined
-  const where = e._tag === "SystemError" && e.pathOrDescriptor !== undefined ? ` (${String(e.pathOrDescriptor)})` : ""
-  const description = (e._tag === "SystemError" ? e.description ?? e.reason : e.description) + where
-  if (code !== undefined && code.startsWith("E")) return fsError(code, description)
-  if (e._tag === "SystemError") {
-    switch (e.reason) {
-      case "NotFound":
-        return fsError("ENOENT", description)
-      case "AlreadyExists":
-        return fsError("EEXIST", description)
-      case "PermissionDenied":
-        return fsError("EACCES", description)
-      default:
-        return fsError("EIO", description)
-    }
-  }
-  return fsError("EINVAL", description)
-}
-
-const mtimeSeconds = (info: FileSystem.File.Info): number | undefined =>
-  Option.getOrUndefined(Option.map(info.mtime, (d) => d.getTime() / 1000))
-
-/** A name from a listing that is safe as one local path component. */
-const isSafeName = (name: string): boolean =>
-  name !== "" && name !== "." && name !== ".." && !name.includes("/") && !name.includes("\\") && !name.includes("\0")
-
-interface Stat {
-  readonly size: number
-  /** Seconds since the epoch, when known. */
-  readonly mtime: number | undefined
-}
-
-type Decision = number | "skip"
-
-type Emit = (make: () => Progress) => Effect.Effect<void>
-
-/**
- * neuro-sdk `_check_transfer` (buckets.md §7.4). Both modification times are put on the local
- * clock with the bucket's clock-difference interval, taking the bound that makes the destination
- * the least new (neuro-sdk subtracts the difference instead of adding it).
- */
-const decide = (src: Stat, dst: Stat, srcShift: number, dstShift: number, update: boolean, cont: boolean): Decision => {
-  if (src.mtime === undefined || dst.mtime === undefined) return 0
-  const diff = (dst.mtime + dstShift) - (src.mtime + srcShift)
-  if (diff < TIME_THRESHOLD + 1) return 0
-  if (update) return "skip"
-  if (cont) {
-    if (src.size === dst.size) return "skip"
-    if (dst.size < src.size) return dst.size
-  }
-  return 0
-}
-
-const isTransient = (e: BucketsError): boolean =>
-  e._tag === "NetworkError" || e._tag === "ServerNotAvailable" ||
-  ((e._tag === "IllegalArgumentError" || e._tag === "ClientError") && e.status !== undefined && [429, 503, 504].includes(e.status))
+const blobTimes = (e: Entry): Transfer.FileTimes => ({
+  size: e.size,
+  mtime: e.modifiedAt === null ? undefined : e.modifiedAt.getTime() / 1000
+})
 
 /** The listing of one folder level: sub-folders and objects by child name. */
 interface Level {
@@ -237,7 +144,7 @@ export const make = Effect.gen(function*() {
   const api = yield* ApiClient
   const config = yield* Config
   const fs = yield* FileSystem.FileSystem
-  const path = yield* Path.Path
+  const local = yield* Transfer.make
 
   const clusterOf = (clusterName: string | undefined) => (clusterName === undefined ? config.clusterName : Effect.succeed(clusterName))
 
@@ -433,40 +340,6 @@ export const make = Effect.gen(function*() {
       return { dirs: [...dirs].sort(), files, unsafe }
     })
 
-  const serialized = (progress: StorageModule.ProgressCallback | undefined) =>
-    Effect.map(makeLimiter(1), (lock): Emit => (make) =>
-      progress === undefined ? Effect.void : lock.withPermits(1)(Effect.suspend(() => progress(make()))))
-
-  // ------------------------------------------------------------------ local side
-  const invalidUri = (input: string, description: string) => new Errors.InvalidInputError({ kind: "uri", input, description })
-
-  const localPath = (input: URL | string): Effect.Effect<string, Errors.InvalidInputError> => {
-    if (typeof input === "string" && !input.startsWith("file:")) return Effect.succeed(path.resolve(input))
-    return Effect.gen(function*() {
-      const url = yield* Effect.try({ try: () => new URL(String(input)), catch: () => invalidUri(String(input), "not a URI") })
-      if (url.protocol !== "file:") return yield* Effect.fail(invalidUri(String(input), `Invalid local file scheme '${url.protocol}' (only 'file:' is allowed)`))
-      if (url.host !== "") return yield* Effect.fail(invalidUri(String(input), `Host part is not allowed in file URI, found '${url.host}'`))
-      const p = yield* Effect.mapError(path.fromFileUrl(url), (e) => invalidUri(String(input), e.description ?? "bad file URI"))
-      return path.resolve(p)
-    })
-  }
-
-  const fileUri = (p: string): URL => {
-    const url = new URL("file://")
-    url.pathname = p
-    return url
-  }
-
-  const localStatOption = (p: string) =>
-    fs.stat(p).pipe(
-      Effect.map(Option.some),
-      Effect.catchAll(() => Effect.succeed(Option.none<FileSystem.File.Info>()))
-    )
-
-  const localInfo = (info: FileSystem.File.Info): Stat => ({ size: Number(info.size), mtime: mtimeSeconds(info) })
-
-  const blobInfo = (e: Entry): Stat => ({ size: e.size, mtime: e.modifiedAt === null ? undefined : e.modifiedAt.getTime() / 1000 })
-
   // ------------------------------------------------------------------ low-level blob methods
   const headBlob = Effect.fn("Buckets.headBlob")(function*(idOrName: string, key: string, options: BucketsModule.LookupOptions = {}) {
     const p = yield* providerByName(idOrName, options)
@@ -558,89 +431,86 @@ export const make = Effect.gen(function*() {
       return globFrom(provider, "", key)
     })).pipe(Stream.withSpan("Buckets.globBlobs"))
 
-  // ------------------------------------------------------------------ one file
-  const uploadOne = (p: BlobProvider, srcPath: string, keyPath: string, size: number, emit: Emit) =>
-    Effect.gen(function*() {
-      const src = fileUri(srcPath)
-      const dst = toUrl(p, keyPath)
-      yield* emit(() => new StorageProgressStart({ src, dst, size }))
-      let pos = 0
-      const body = Stream.mapError(fs.stream(srcPath, { chunkSize: READ_CHUNK }), fromPlatform)
-      yield* p.putBlob(fileKey(keyPath), body, (n) =>
-        Effect.suspend(() => {
-          pos += n
-          const current = pos
-          return emit(() => new StorageProgressStep({ src, dst, current, size }))
-        }))
-      yield* emit(() => new StorageProgressComplete({ src, dst, size }))
-    })
-
-  /** Download into `dstPath`: a temporary file renamed when complete, or appended from `offset` (continue). */
-  const downloadOne = (p: BlobProvider, keyPath: string, dstPath: string, size: number, offset: number, emit: Emit) =>
-    Effect.gen(function*() {
-      const src = toUrl(p, keyPath)
-      const dst = fileUri(dstPath)
-      yield* emit(() => new StorageProgressStart({ src, dst, size }))
-      const target = offset > 0
-        ? dstPath
-        : path.join(path.dirname(dstPath), `.${path.basename(dstPath)}.${Math.random().toString(36).slice(2, 10)}.neuro-part`)
-      const fetchInto = Effect.scoped(Effect.gen(function*() {
-        const file = yield* Effect.mapError(fs.open(target, { flag: offset > 0 ? "r+" : "w" }), fromPlatform)
-        let pos = offset
-        if (pos > 0) yield* file.seek(pos, "start")
-        let attempt = 0
-        while (true) {
-          const before = pos
-          const result = yield* Effect.either(
-            Stream.runForEachChunk(p.fetchBlob(fileKey(keyPath), pos), (chunks) =>
-              Effect.forEach(chunks, (data) =>
-                data.length === 0 ? Effect.void : Effect.zipRight(
-                  Effect.mapError(file.writeAll(data), fromPlatform),
-                  Effect.suspend(() => {
-                    pos += data.length
-                    const current = pos
-                    return emit(() => new StorageProgressStep({ src, dst, current, size }))
-                  })
-                ), { discard: true }))
-          )
-          if (result._tag === "Right") break
-          const error = result.left
-          if (!isTransient(error) || pos >= size) return yield* Effect.fail(error)
-          attempt = pos > before ? 0 : attempt + 1
-          if (attempt > DOWNLOAD_RETRIES) return yield* Effect.fail(error)
-          yield* Effect.sleep(Duration.millis(Math.min(2000, 100 * 2 ** attempt)))
+  // ------------------------------------------------------------------ transfers
+  /**
+   * The bucket side of the transfer engine, over one provider session. Update/continue follow
+   * neuro-sdk `_check_transfer` (buckets.md §7.4): both modification times on the local clock
+   * with the bucket's clock-difference interval, taking the bound that makes the destination the
+   * least new (neuro-sdk subtracts the difference instead of adding it), + 1 s for truncation.
+   */
+  const remoteFor = (p: BlobProvider): Transfer.Remote<string, BucketsError> => ({
+    url: (keyPath) => toUrl(p, keyPath),
+    child: childPath,
+    /** A multipart upload of the file's stream, `step` told after each part. */
+    upload: (srcPath, keyPath, _size, _offset, step) =>
+      Effect.suspend(() => {
+        let pos = 0
+        const body = Stream.mapError(fs.stream(srcPath, { chunkSize: READ_CHUNK }), Transfer.fromPlatform)
+        return p.putBlob(fileKey(keyPath), body, (n) =>
+          Effect.suspend(() => {
+            pos += n
+            return step(pos)
+          }))
+      }),
+    read: (keyPath, offset) => p.fetchBlob(fileKey(keyPath), offset),
+    readRetries: DOWNLOAD_RETRIES,
+    checkUpload: (localFile, blob, update, cont) =>
+      Effect.map(p.timeDiff, (skew) =>
+        Transfer.decide(localFile, blob, { src: 0, dst: skew.min, threshold: Transfer.TIME_THRESHOLD + 1 }, update, cont)),
+    checkDownload: (blob, localFile, update, cont) =>
+      Effect.map(p.timeDiff, (skew) =>
+        Transfer.decide(blob, localFile, { src: skew.max, dst: 0, threshold: Transfer.TIME_THRESHOLD + 1 }, update, cont)),
+    /** A folder exists when something is under its key; else its `key/` marker is written (a file there is ENOTDIR). */
+    prepareFolder: (keyPath) =>
+      Effect.gen(function*() {
+        const level = yield* listLevel(p, dirKey(keyPath))
+        const isFolder = dirKey(keyPath) === "" || level.dirs.length > 0 || level.files.size > 0 || level.unsafe.length > 0 ||
+          (yield* isDir(p, keyPath))
+        if (!isFolder) {
+          if (Option.isSome(yield* headOption(p, keyPath))) {
+            return yield* Effect.fail(Transfer.localError("ENOTDIR", `Not a directory: ${toUrl(p, keyPath).href}`))
+          }
+          yield* p.putBlob(dirKey(keyPath), new Uint8Array(0))
         }
-      }))
-      if (offset > 0) yield* fetchInto
-      else {
-        yield* fetchInto.pipe(
-          Effect.zipRight(Effect.mapError(fs.rename(target, dstPath), fromPlatform)),
-          Effect.onExit((exit) => (exit._tag === "Success" ? Effect.void : Effect.ignore(fs.remove(target))))
-        )
-      }
-      yield* emit(() => new StorageProgressComplete({ src, dst, size }))
-    })
+        return new Map([...level.files].map(([name, e]) => [name, blobTimes(e)]))
+      }),
+    /** Keys that cannot be local names first (as `Fail` events), then the children by name. */
+    listFolder: (keyPath) =>
+      Effect.map(listLevel(p, dirKey(keyPath)), (level) => {
+        const entries: Array<Transfer.RemoteEntry> = level.unsafe.map((badKey) => ({
+          _tag: "Fail",
+          name: undefined,
+          src: keyUrl(p, badKey),
+          message: `Cannot download ${JSON.stringify(badKey)}: the key has no usable local name`
+        }))
+        for (const name of [...new Set([...level.dirs, ...level.files.keys()])].sort()) {
+          const file = level.files.get(name)
+          entries.push(level.dirs.includes(name) || file === undefined ? { _tag: "Dir", name } : { _tag: "File", name, times: blobTimes(file) })
+        }
+        return entries
+      })
+  })
 
   const uploadFile = Effect.fn("Buckets.uploadFile")(function*(
     srcInput: URL | string,
     dstInput: URL | string,
     options: BucketsModule.TransferOptions = {}
   ) {
-    const srcPath = yield* localPath(srcInput)
+    const srcPath = yield* local.localPath(srcInput)
     const dst = yield* normalize(dstInput)
-    const info = yield* Effect.mapError(fs.stat(srcPath), () => fsError("ENOENT", `No such file: ${srcPath}`))
-    if (info.type === "Directory") return yield* Effect.fail(fsError("EISDIR", `Is a directory, use recursive copy: ${srcPath}`))
+    const info = yield* Effect.mapError(fs.stat(srcPath), () => Transfer.localError("ENOENT", `No such file: ${srcPath}`))
+    if (info.type === "Directory") return yield* Effect.fail(Transfer.localError("EISDIR", `Is a directory, use recursive copy: ${srcPath}`))
     const { key, provider } = yield* session(dst)
-    const emit = yield* serialized(options.progress)
-    let offset: Decision = 0
+    const remote = remoteFor(provider)
+    const emit = yield* Transfer.serialized(options.progress)
+    let offset: Transfer.Decision = 0
     const head = yield* headOption(provider, key)
-    if ((yield* isDir(provider, key))) return yield* Effect.fail(fsError("EISDIR", `Is a directory: ${dst.href}`))
+    if ((yield* isDir(provider, key))) return yield* Effect.fail(Transfer.localError("EISDIR", `Is a directory: ${dst.href}`))
     if (Option.isSome(head) && options.update === true) {
-      const skew = yield* provider.timeDiff
-      offset = decide(localInfo(info), blobInfo(head.value), 0, skew.min, true, false)
+      offset = yield* remote.checkUpload(Transfer.localTimes(info), blobTimes(head.value), true, false)
     }
     if (offset === "skip") return
-    yield* uploadOne(provider, srcPath, key, Number(info.size), emit)
+    yield* local.uploadFile(remote, srcPath, key, Number(info.size), 0, emit)
   })
 
   const downloadFile = Effect.fn("Buckets.downloadFile")(function*(
@@ -649,139 +519,38 @@ export const make = Effect.gen(function*() {
     options: BucketsModule.DownloadOptions = {}
   ) {
     const src = yield* normalize(srcInput)
-    const dstPath = yield* localPath(dstInput)
+    const dstPath = yield* local.localPath(dstInput)
     const { key, provider } = yield* session(src)
+    const remote = remoteFor(provider)
     const head = yield* headOption(provider, key)
     const folder = yield* isDir(provider, key)
-    if (folder) return yield* Effect.fail(fsError("EISDIR", `Is a directory, use recursive copy: ${src.href}`))
-    if (Option.isNone(head)) return yield* Effect.fail(fsError("ENOENT", `No such file: ${src.href}`))
-    const remote = head.value
-    const emit = yield* serialized(options.progress)
-    let offset: Decision = 0
-    const local = yield* localStatOption(dstPath)
-    if (Option.isSome(local)) {
-      if (local.value.type === "Directory") return yield* Effect.fail(fsError("EISDIR", `Is a directory: ${dstPath}`))
+    if (folder) return yield* Effect.fail(Transfer.localError("EISDIR", `Is a directory, use recursive copy: ${src.href}`))
+    if (Option.isNone(head)) return yield* Effect.fail(Transfer.localError("ENOENT", `No such file: ${src.href}`))
+    const blob = head.value
+    const emit = yield* Transfer.serialized(options.progress)
+    let offset: Transfer.Decision = 0
+    const existing = yield* local.statOption(dstPath)
+    if (Option.isSome(existing)) {
+      if (existing.value.type === "Directory") return yield* Effect.fail(Transfer.localError("EISDIR", `Is a directory: ${dstPath}`))
       if (options.update === true || options.continue === true) {
-        const skew = yield* provider.timeDiff
-        offset = decide(blobInfo(remote), localInfo(local.value), skew.max, 0, options.update === true, options.continue === true)
+        offset = yield* remote.checkDownload(blobTimes(blob), Transfer.localTimes(existing.value), options.update === true, options.continue === true)
       }
     }
     if (offset === "skip") return
-    yield* downloadOne(provider, key, dstPath, remote.size, offset, emit)
+    yield* local.downloadFile(remote, key, dstPath, blob.size, offset, emit)
   })
 
   // ------------------------------------------------------------------ directories
-  const readLocalDir = (dir: string) =>
-    Effect.gen(function*() {
-      const names = yield* Effect.mapError(fs.readDirectory(dir), fromPlatform)
-      names.sort()
-      return yield* Effect.forEach(names, (name) => Effect.map(localStatOption(path.join(dir, name)), (info) => ({ name, info })), {
-        concurrency: 16
-      })
-    })
-
-  const loadIgnoreFile = (file: string, prefix: string, prefix2: string, previous: FileFilter.FileFilter) =>
-    FileFilter.readFromFile(FileFilter.on(previous), fs, file, { prefix, prefix2 })
-
   const uploadDir = Effect.fn("Buckets.uploadDir")(function*(
     srcInput: URL | string,
     dstInput: URL | string,
     options: BucketsModule.UploadDirOptions = {}
   ) {
-    const given = yield* localPath(srcInput)
-    const root = yield* fs.realPath(given).pipe(Effect.catchAll(() => Effect.fail(fsError("ENOENT", `No such file: ${given}`))))
-    const rootInfo = yield* Effect.mapError(fs.stat(root), fromPlatform)
-    if (rootInfo.type !== "Directory") return yield* Effect.fail(fsError("ENOTDIR", `Not a directory: ${root}`))
+    const root = yield* local.localDir(yield* local.localPath(srcInput))
     const dst = yield* normalize(dstInput)
     const { key, provider } = yield* session(dst)
-    const emit = yield* serialized(options.progress)
-    const limit = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
-    const slots = yield* makeLimiter(limit)
-    const update = options.update === true
-    const ignoreNames = [...(options.ignoreFileNames ?? [])].sort()
-    let ancestors = FileFilter.make(options.filter)
-    if (ignoreNames.length > 0) {
-      const chain: Array<string> = []
-      for (let d = path.dirname(root); ; d = path.dirname(d)) {
-        chain.unshift(d)
-        if (path.dirname(d) === d) break
-      }
-      for (const dir of chain) {
-        const rel = path.relative(dir, root) + "/"
-        for (const name of ignoreNames) {
-          const file = path.join(dir, name)
-          const info = yield* localStatOption(file)
-          if (Option.isSome(info) && info.value.type === "File") ancestors = yield* loadIgnoreFile(file, "", rel, ancestors)
-        }
-      }
-    }
-    const idOf = (info: FileSystem.File.Info) => `${info.dev}:${Option.getOrElse(info.ino, () => -1)}`
-
-    const walk = (
-      dir: string,
-      keyPath: string,
-      rel: string,
-      match: FileFilter.FileFilter,
-      ancestorIds: ReadonlySet<string>
-    ): Effect.Effect<void, BucketsError> =>
-      Effect.gen(function*() {
-        const level = yield* slots.withPermits(1)(listLevel(provider, dirKey(keyPath)))
-        const isFolder = dirKey(keyPath) === "" || level.dirs.length > 0 || level.files.size > 0 || level.unsafe.length > 0 ||
-          (yield* slots.withPermits(1)(isDir(provider, keyPath)))
-        if (!isFolder) {
-          if (Option.isSome(yield* slots.withPermits(1)(headOption(provider, keyPath)))) {
-            return yield* Effect.fail(fsError("ENOTDIR", `Not a directory: ${toUrl(provider, keyPath).href}`))
-          }
-          yield* slots.withPermits(1)(provider.putBlob(dirKey(keyPath), new Uint8Array(0)))
-        }
-        const srcUri = fileUri(dir)
-        const dstUri = toUrl(provider, keyPath)
-        yield* emit(() => new StorageProgressEnterDir({ src: srcUri, dst: dstUri }))
-        const entries = yield* slots.withPermits(1)(readLocalDir(dir))
-        let here = match
-        for (const e of entries) {
-          if (ignoreNames.includes(e.name) && Option.isSome(e.info) && e.info.value.type === "File") {
-            here = yield* loadIgnoreFile(path.join(dir, e.name), rel, "", here)
-          }
-        }
-        const filter = here
-        const skew = yield* provider.timeDiff
-        const tasks: Array<Effect.Effect<void, BucketsError>> = []
-        for (const e of entries) {
-          const childLocal = path.join(dir, e.name)
-          const childKey = childPath(keyPath, e.name)
-          const info = Option.getOrUndefined(e.info)
-          const isDirectory = info?.type === "Directory"
-          const childRel = rel + e.name + (isDirectory ? "/" : "")
-          if (!(yield* FileFilter.match(filter, childRel))) continue
-          if (info !== undefined && info.type === "File") {
-            const remote = level.files.get(e.name)
-            const decision: Decision = update && remote !== undefined
-              ? decide(localInfo(info), blobInfo(remote), 0, skew.min, true, false)
-              : 0
-            if (decision === "skip") continue
-            tasks.push(slots.withPermits(1)(uploadOne(provider, childLocal, childKey, Number(info.size), emit)))
-          } else if (isDirectory && ancestorIds.has(idOf(info))) {
-            tasks.push(emit(() =>
-              new StorageProgressFail({ src: fileUri(childLocal), dst: toUrl(provider, childKey), message: `Cannot upload ${childLocal}, a symlink loop` })
-            ))
-          } else if (isDirectory) {
-            tasks.push(walk(childLocal, childKey, childRel, filter, new Set([...ancestorIds, idOf(info)])))
-          } else {
-            tasks.push(emit(() =>
-              new StorageProgressFail({
-                src: fileUri(childLocal),
-                dst: toUrl(provider, childKey),
-                message: `Cannot upload ${childLocal}, not regular file/directory`
-              })
-            ))
-          }
-        }
-        yield* Effect.all(tasks, { concurrency: limit, discard: true })
-        yield* emit(() => new StorageProgressLeaveDir({ src: srcUri, dst: dstUri }))
-      })
-
-    yield* walk(root, key, "", ancestors, new Set([idOf(rootInfo)]))
+    // bucket uploads have no `continue` (neuro-sdk)
+    yield* local.uploadTree(remoteFor(provider), root, key, yield* Transfer.treeOptions(options, DEFAULT_CONCURRENCY))
   })
 
   const downloadDir = Effect.fn("Buckets.downloadDir")(function*(
@@ -790,63 +559,11 @@ export const make = Effect.gen(function*() {
     options: BucketsModule.DownloadDirOptions = {}
   ) {
     const src = yield* normalize(srcInput)
-    const dstRoot = yield* localPath(dstInput)
+    const dstRoot = yield* local.localPath(dstInput)
     const { key, provider } = yield* session(src)
-    if (!(yield* exists(provider, key))) return yield* Effect.fail(fsError("ENOENT", `No such file: ${src.href}`))
-    if (!(yield* isDir(provider, key))) return yield* Effect.fail(fsError("ENOTDIR", `Not a directory: ${src.href}`))
-    const emit = yield* serialized(options.progress)
-    const limit = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
-    const slots = yield* makeLimiter(limit)
-    const update = options.update === true
-    const cont = options.continue === true
-    const userFilter = options.filter
-
-    const walk = (keyPath: string, dir: string, rel: string): Effect.Effect<void, BucketsError> =>
-      Effect.gen(function*() {
-        const existing = yield* localStatOption(dir)
-        if (Option.isSome(existing) && existing.value.type !== "Directory") {
-          return yield* Effect.fail(fsError("ENOTDIR", `Not a directory: ${dir}`))
-        }
-        yield* Effect.mapError(fs.makeDirectory(dir, { recursive: true }), fromPlatform)
-        const srcUri = toUrl(provider, keyPath)
-        const dstUri = fileUri(dir)
-        yield* emit(() => new StorageProgressEnterDir({ src: srcUri, dst: dstUri }))
-        const local = new Map<string, FileSystem.File.Info>()
-        if (update || cont) {
-          for (const e of yield* slots.withPermits(1)(readLocalDir(dir))) {
-            if (Option.isSome(e.info) && e.info.value.type === "File") local.set(e.name, e.info.value)
-          }
-        }
-        const level = yield* slots.withPermits(1)(listLevel(provider, dirKey(keyPath)))
-        const skew = yield* provider.timeDiff
-        const tasks: Array<Effect.Effect<void, BucketsError>> = []
-        for (const badKey of level.unsafe) {
-          tasks.push(emit(() =>
-            new StorageProgressFail({ src: keyUrl(provider, badKey), dst: dstUri, message: `Cannot download ${JSON.stringify(badKey)}: the key has no usable local name` })
-          ))
-        }
-        const names = [...new Set([...level.dirs, ...level.files.keys()])].sort()
-        for (const name of names) {
-          const childKey = childPath(keyPath, name)
-          const childLocal = path.join(dir, name)
-          const folder = level.dirs.includes(name)
-          const childRel = rel + name + (folder ? "/" : "")
-          if (userFilter !== undefined && !(yield* userFilter(childRel))) continue
-          if (folder) {
-            tasks.push(walk(childKey, childLocal, childRel))
-            continue
-          }
-          const entry = level.files.get(name)!
-          const l = local.get(name)
-          const decision: Decision = l !== undefined ? decide(blobInfo(entry), localInfo(l), skew.max, 0, update, cont) : 0
-          if (decision === "skip") continue
-          tasks.push(slots.withPermits(1)(downloadOne(provider, childKey, childLocal, entry.size, decision, emit)))
-        }
-        yield* Effect.all(tasks, { concurrency: limit, discard: true })
-        yield* emit(() => new StorageProgressLeaveDir({ src: srcUri, dst: dstUri }))
-      })
-
-    yield* walk(fileKey(key), dstRoot, "")
+    if (!(yield* exists(provider, key))) return yield* Effect.fail(Transfer.localError("ENOENT", `No such file: ${src.href}`))
+    if (!(yield* isDir(provider, key))) return yield* Effect.fail(Transfer.localError("ENOTDIR", `Not a directory: ${src.href}`))
+    yield* local.downloadTree(remoteFor(provider), fileKey(key), dstRoot, yield* Transfer.treeOptions(options, DEFAULT_CONCURRENCY))
   })
 
   // ------------------------------------------------------------------ folders and removal
@@ -863,14 +580,14 @@ export const make = Effect.gen(function*() {
   ) {
     const uri = yield* normalize(input)
     const { key, provider } = yield* session(uri)
-    const emit = yield* serialized(options.progress)
+    const emit = yield* Transfer.serialized(options.progress)
     const head = dirKey(key) === "" ? Option.none() : yield* headOption(provider, key)
     const folder = yield* isDir(provider, key)
-    if (Option.isNone(head) && !folder) return yield* Effect.fail(fsError("ENOENT", `No such file or directory: ${uri.href}`))
+    if (Option.isNone(head) && !folder) return yield* Effect.fail(Transfer.localError("ENOENT", `No such file or directory: ${uri.href}`))
     if (options.recursive !== true && folder) {
-      return yield* Effect.fail(fsError("EISDIR", `Is a directory, use recursive remove: ${uri.href}`))
+      return yield* Effect.fail(Transfer.localError("EISDIR", `Is a directory, use recursive remove: ${uri.href}`))
     }
-    const slots = yield* makeLimiter(DEFAULT_CONCURRENCY)
+    const slots = yield* Transfer.makeLimiter(DEFAULT_CONCURRENCY)
     const removeFile = (k: string) =>
       Effect.zipRight(slots.withPermits(1)(provider.deleteBlob(k)), emit(() => new StorageProgressDelete({ uri: keyUrl(provider, k), isDir: false })))
 

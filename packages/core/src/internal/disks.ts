@@ -6,11 +6,9 @@ import * as Stream from "effect/Stream"
 import { ApiClient } from "../ApiClient.js"
 import { Config } from "../Config.js"
 import type * as DisksModule from "../Disks.js"
-import { Disk } from "../Disks.js"
 import { InvalidInputError } from "../Errors.js"
+import { Disk, DiskStatusSchema } from "./disksModels.js"
 
-// not the public DiskStatusSchema: this module is loaded while Disks.ts is still being evaluated
-const DiskStatusSchema = Schema.Literal("Pending", "Ready", "Broken")
 const DiskWire = Schema.Struct({
   id: Schema.String,
   storage: Schema.Number,

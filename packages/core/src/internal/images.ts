@@ -5,11 +5,9 @@
  * @internal
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -19,7 +17,8 @@ import { Config } from "../Config.js"
 import * as Errors from "../Errors.js"
 import * as Image from "../Image.js"
 import type * as ImagesModule from "../Images.js"
-import { DockerDaemon, DockerError, ImageProgressPull, ImageProgressPush, ImageProgressStep, Tag } from "../Images.js"
+import { malformed } from "./apiClient.js"
+import { DockerDaemon, DockerError, ImageProgressPull, ImageProgressPush, ImageProgressStep, Tag } from "./imagesModels.js"
 
 /** @internal */
 export const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
@@ -109,48 +108,6 @@ const base64 = (s: string): string => {
 /** @internal */
 export const basicAuth = (username: string, token: Redacted.Redacted<string>): Redacted.Redacted<string> =>
   Redacted.make(`Basic ${base64(`${username}:${Redacted.value(token)}`)}`)
-
-const JSON_TYPE = /^(?:application\/|[\w.-]+\/[\w.+-]+?\+)json$/i
-
-const fromBodyError = (request: HttpClientRequest.HttpClientRequest) => (cause: unknown) =>
-  new Errors.NetworkError({
-    reason: "Transport",
-    description: "the connection broke while reading the answer",
-    method: request.method,
-    url: request.url,
-    cause
-  })
-
-const malformed = (request: HttpClientRequest.HttpClientRequest, status: number, description: string, cause?: unknown) =>
-  new Errors.MalformedResponse({
-    description,
-    status,
-    method: request.method,
-    url: request.url,
-    ...(cause === undefined ? {} : { cause })
-  })
-
-/** The JSON body of a registry answer decoded with `schema` (aiohttp's `resp.json()` rules). */
-const readJson = <A, I>(
-  response: HttpClientResponse.HttpClientResponse,
-  schema: Schema.Schema<A, I>
-): Effect.Effect<A, Errors.MalformedResponse | Errors.NetworkError> =>
-  Effect.gen(function*() {
-    const request = response.request
-    const body = yield* Effect.mapError(response.text, fromBodyError(request))
-    const mime = (response.headers["content-type"] ?? "").split(";")[0]!.trim()
-    if (!JSON_TYPE.test(mime)) {
-      return yield* Effect.fail(malformed(request, response.status, `expected JSON but got content type "${mime}"`))
-    }
-    const doc = yield* Effect.try({
-      try: (): unknown => JSON.parse(body),
-      catch: (e) => malformed(request, response.status, "the body is not valid JSON", e)
-    })
-    return yield* Effect.mapError(
-      Schema.decodeUnknown(schema, { errors: "all" })(doc),
-      (e) => malformed(request, response.status, ParseResult.TreeFormatter.formatErrorSync(e))
-    )
-  })
 
 const CatalogPage = Schema.Struct({ repositories: Schema.Array(Schema.String) })
 
@@ -270,7 +227,7 @@ export const make = Effect.gen(function*() {
         }
         seen.add(url.href)
         const response = yield* send(request)
-        const page = items(yield* readJson(response, schema))
+        const page = items(yield* api.decode(response, schema))
         out.push(...page)
         const next = parseLinks(response.headers["link"], url).get("next")
         if (page.length === 0 || next === undefined) return out
@@ -328,7 +285,7 @@ export const make = Effect.gen(function*() {
       const tag = yield* requireTag(image)
       const url = yield* imageUrl(image, "manifests", tag)
       const request = HttpClientRequest.get(url).pipe(HttpClientRequest.setHeader("Accept", MANIFEST_V2))
-      const manifest = yield* readJson(yield* send(request), Manifest)
+      const manifest = yield* api.decode(yield* send(request), Manifest)
       return new Tag({ name: tag, size: manifest.layers.reduce((sum, l) => sum + l.size, 0) })
     }).pipe(Effect.withSpan("Images.tagInfo"))
 
@@ -340,7 +297,7 @@ export const make = Effect.gen(function*() {
       if (digestValue === "") return yield* Effect.fail(invalidImage(image, "an empty digest"))
       const url = yield* imageUrl(image, "manifests", digestValue)
       const response = yield* send(HttpClientRequest.del(url))
-      yield* Effect.mapError(response.text, fromBodyError(response.request))
+      yield* api.text(response)
     }).pipe(Effect.withSpan("Images.rm"))
 
   const emit = (progress: ImagesModule.ImageProgressCallback | undefined, event: ImagesModule.ImageProgress) =>

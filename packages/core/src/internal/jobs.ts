@@ -2,8 +2,8 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Socket from "@effect/platform/Socket"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -174,6 +174,9 @@ export const make = Effect.gen(function*() {
 
   const exec: Service["exec"] = (id, cmd, options = {}) =>
     Effect.gen(function*() {
+      if (cmd.trim() === "") {
+        return yield* Effect.fail(new Errors.InvalidInputError({ kind: "command", input: cmd, description: "exec needs a command" }))
+      }
       const url = yield* stdStreamUrl(options.clusterName, id, "exec", options, cmd)
       const conn = yield* api.websocket(url)
       return yield* makeStdStream(conn, url)
@@ -233,22 +236,19 @@ export const make = Effect.gen(function*() {
         Stream.filter((line) => line.trim() !== ""),
         Stream.runForEach((line) =>
           Effect.gen(function*() {
-            const obj = yield* parseChunk(line, context)
+            const obj = yield* decodeChunk(Wire.SaveLine, line, context, firstMessage)
+            const error = decodeErrorChunk(obj)
+            if (Option.isSome(error)) return yield* Effect.fail(new Errors.ClientError({ description: error.value, ...context }))
             const step = index++
             if (step === 0) {
-              yield* checkCommitChunk(obj, "CommitStarted", context)
-              const details = Predicate.isRecord(obj.details) ? obj.details : {}
-              const committed = details.image
-              if (typeof committed !== "string" || committed === "") {
-                return yield* Effect.fail(new Errors.MalformedResponse({ description: "Missing required details: 'image'", ...context }))
-              }
+              const chunk = yield* decodeChunk(Wire.CommitStartedChunk, obj, context, firstMessage)
               const parser = yield* Effect.flatten(imageParser)
-              const committedImage = yield* parseRemoteImage({ ...parser, clusterName }, committed).pipe(
+              const committedImage = yield* parseRemoteImage({ ...parser, clusterName }, chunk.details.image).pipe(
                 Effect.mapError((e) => new Errors.MalformedResponse({ description: `bad committed image: ${e.message}`, ...context }))
               )
               yield* progress({ _tag: "CommitStarted", jobId: id, image: committedImage })
             } else if (step === 1) {
-              yield* checkCommitChunk(obj, "CommitFinished", context)
+              yield* decodeChunk(Wire.CommitFinishedChunk, obj, context, firstMessage)
               yield* progress({ _tag: "CommitFinished", jobId: id })
               const src = new LocalImage({
                 name: `${target.owner}/${target.name}`,
@@ -256,21 +256,16 @@ export const make = Effect.gen(function*() {
               })
               yield* progress({ _tag: "Push", src, dst: target })
             } else {
-              yield* errorChunk(obj, context)
-              if ("id" in obj && obj.id !== tag) {
-                const detail = Predicate.isRecord(obj.progressDetail) ? obj.progressDetail : undefined
-                const layer = String(obj.id)
-                const status = String(obj.status ?? "")
-                const message = obj.progress !== undefined && obj.progress !== null
-                  ? `${layer}: ${status} ${String(obj.progress)}`
-                  : `${layer}: ${status}`
+              const chunk = yield* decodeChunk(Wire.PushChunk, obj, context, firstIssue)
+              if (chunk.id !== undefined && chunk.id !== tag) {
+                const status = chunk.status ?? ""
                 yield* progress({
                   _tag: "Step",
-                  message,
-                  layerId: layer,
+                  message: chunk.progress !== undefined ? `${chunk.id}: ${status} ${chunk.progress}` : `${chunk.id}: ${status}`,
+                  layerId: chunk.id,
                   status,
-                  current: typeof detail?.current === "number" ? detail.current : undefined,
-                  total: typeof detail?.total === "number" ? detail.total : undefined
+                  current: chunk.progressDetail?.current,
+                  total: chunk.progressDetail?.total
                 })
               }
             }
@@ -403,37 +398,26 @@ export const forwardConnection = <E, R>(
 const describe = (cause: unknown): string =>
   cause instanceof Error ? cause.message : typeof cause === "string" ? cause : "unknown error"
 
-const parseChunk = (line: string, context: Errors.ErrorContext) =>
-  Effect.try({
-    try: (): unknown => JSON.parse(line),
-    catch: () => new Errors.MalformedResponse({ description: "a save progress line is not valid JSON", ...context })
-  }).pipe(
-    Effect.flatMap((u) =>
-      Predicate.isRecord(u)
-        ? Effect.succeed(u)
-        : Effect.fail(new Errors.MalformedResponse({ description: "a save progress line is not a JSON object", ...context }))
-    )
-  )
+/** The message of the first issue (the commit schemas carry neuro-sdk's messages). */
+const firstMessage = (e: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(e)[0]?.message ?? ParseResult.TreeFormatter.formatErrorSync(e)
 
-const errorChunk = (obj: Record<string, unknown>, context: Errors.ErrorContext) => {
-  if (!("error" in obj)) return Effect.void
-  const detail = Predicate.isRecord(obj.errorDetail) ? obj.errorDetail : undefined
-  const message = typeof detail?.message === "string" ? detail.message : typeof obj.error === "string" ? obj.error : "Unknown error"
-  return Effect.fail(new Errors.ClientError({ description: message, ...context }))
+/** The first issue with its path: `progressDetail.current: Expected number, actual "x"`. */
+const firstIssue = (e: ParseResult.ParseError): string => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+  return issue === undefined ? ParseResult.TreeFormatter.formatErrorSync(e) : `${issue.path.join(".")}: ${issue.message}`
 }
 
-const checkCommitChunk = (obj: Record<string, unknown>, expected: string, context: Errors.ErrorContext) =>
-  Effect.gen(function*() {
-    yield* errorChunk(obj, context)
-    if (!("status" in obj)) {
-      return yield* Effect.fail(new Errors.MalformedResponse({ description: "Missing required field: \"status\"", ...context }))
-    }
-    if (obj.status !== expected) {
-      return yield* Effect.fail(
-        new Errors.MalformedResponse({
-          description: `Invalid commit status: '${String(obj.status)}', expecting: '${expected}'`,
-          ...context
-        })
-      )
-    }
-  })
+/** One line of the `save` stream decoded with `schema` (keys required to be present); else a `MalformedResponse`. */
+const decodeChunk = <A, I>(
+  schema: Schema.Schema<A, I>,
+  input: unknown,
+  context: Errors.ErrorContext,
+  format: (e: ParseResult.ParseError) => string
+): Effect.Effect<A, Errors.MalformedResponse> =>
+  Schema.decodeUnknown(schema, { exact: true })(input).pipe(
+    Effect.mapError((e) => new Errors.MalformedResponse({ description: format(e), ...context }))
+  )
+
+/** The message of an error line; `None` for any other line. */
+const decodeErrorChunk = Schema.decodeUnknownOption(Wire.ErrorChunk, { exact: true })

@@ -10,8 +10,8 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Errors from "../Errors.js"
 import type * as JobsModule from "../Jobs.js"
-import { Message } from "../Jobs.js"
 import type { WebSocketConnection, WebSocketError } from "../WebSocket.js"
+import { Message } from "./jobsModels.js"
 
 /** @internal */
 export const CHANNEL_STDIN = 0

@@ -3,28 +3,28 @@
  * the public models and encoding of request bodies and query parameters.
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Errors from "../Errors.js"
-import * as Uri from "../Uri.js"
-import type * as JobsModule from "../Jobs.js"
-import * as Either from "effect/Either"
 import type { ImageParser } from "../Image.js"
 import { parseRemoteImage, RemoteImage } from "../Image.js"
+import type * as JobsModule from "../Jobs.js"
+import * as Uri from "../Uri.js"
+import { DiskVolume, SecretFile, Volume } from "../Volume.js"
 import {
   Container,
   HTTPPort,
   INVALID_IMAGE_NAME,
   JobDescription,
   JobDescriptionInternal,
+  type JobStatus,
   JobStatusHistory,
   JobStatusItem,
+  JobStatusSchema,
   JobTelemetry,
   Resources
-} from "../Jobs.js"
-import { DiskVolume, SecretFile, Volume } from "../Volume.js"
-
-type JobStatus = JobsModule.JobStatus
+} from "./jobsModels.js"
 
 const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optionalWith(s, { nullable: true })
 
@@ -32,13 +32,13 @@ const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optionalWith(s, { null
 // scalar wire types
 // ---------------------------------------------------------------------------------------------
 
-const KNOWN_STATUSES: ReadonlySet<string> = new Set(["pending", "suspended", "running", "succeeded", "failed", "cancelled"])
+const isJobStatus = Schema.is(JobStatusSchema)
 
 /** Any string; statuses this SDK does not know become `"unknown"` (forward compatibility). */
 /** @internal */
-export const WireStatus = Schema.transform(Schema.String, Schema.String, {
+export const WireStatus: Schema.Schema<JobStatus, string> = Schema.transform(Schema.String, JobStatusSchema, {
   strict: true,
-  decode: (s) => (KNOWN_STATUSES.has(s) ? s : "unknown"),
+  decode: (s) => (isJobStatus(s) ? s : "unknown"),
   encode: (s) => s
 })
 
@@ -265,8 +265,23 @@ export type ImageDecoder = (reference: string, clusterName: string) => RemoteIma
  * image named `INVALID-IMAGE-NAME`. Without a parser (bad registry URL), every image is invalid.
  */
 /** @internal */
-export const imageDecoder = (parser: Omit<ImageParser, "clusterName"> | undefined): ImageDecoder => (reference, clusterName) =>
-  parser === undefined ? invalidImage() : Either.getOrElse(parseRemoteImage({ ...parser, clusterName }, reference), invalidImage)
+export const imageDecoder = (parser: Omit<ImageParser, "clusterName"> | undefined): ImageDecoder => {
+  // a listing repeats a few images many times: parse each (reference, cluster) once
+  const cache = new Map<string, RemoteImage>()
+  return (reference, clusterName) => {
+    const key = `${clusterName}\u0000${reference}`
+    const hit = cache.get(key)
+    if (hit !== undefined) return hit
+    const image = parser === undefined
+      ? invalidImage()
+      : Either.getOrElse(parseRemoteImage({ ...parser, clusterName }, reference), invalidImage)
+    if (cache.size >= IMAGE_CACHE_SIZE) cache.clear()
+    cache.set(key, image)
+    return image
+  }
+}
+
+const IMAGE_CACHE_SIZE = 1024
 
 const invalidImage = () => RemoteImage.newExternalImage(INVALID_IMAGE_NAME)
 
@@ -293,7 +308,7 @@ const toContainer = (c: typeof WireContainer.Type, image: RemoteImage): Containe
     tty: c.tty ?? false
   }, true)
 
-const asStatus = (s: string | undefined): JobStatus => (s ?? "unknown") as JobStatus
+const asStatus = (s: JobStatus | undefined): JobStatus => s ?? "unknown"
 
 const urlOrUndefined = (s: string | undefined): URL | undefined => (s === undefined || s === "" ? undefined : new URL(s))
 
@@ -649,3 +664,82 @@ export const dumps = (value: Json): string => {
   const obj = value as { readonly [key: string]: Json }
   return "{" + Object.keys(obj).map((k) => `${escapeString(k)}: ${dumps(obj[k]!)}`).join(", ") + "}"
 }
+
+// ---------------------------------------------------------------------------------------------
+// save progress (`POST {monitoring}/{id}/save`: one JSON object per line)
+// ---------------------------------------------------------------------------------------------
+
+/** One line of the `save` stream: a JSON object, not yet classified. */
+/** @internal */
+export const SaveLine = Schema.compose(
+  Schema.parseJson().annotations({ message: () => "a save progress line is not valid JSON" }),
+  Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
+    message: () => "a save progress line is not a JSON object"
+  })
+)
+
+const ErrorDetail = Schema.Struct({ message: Schema.String })
+const isErrorDetail = Schema.is(ErrorDetail)
+
+/**
+ * An error line, `{"error": "...", "errorDetail": {"message": "..."}}`, decoded to its message:
+ * `errorDetail.message`, else `error` when it is a string, else `Unknown error`. The key `error`
+ * marks the line whatever its value, so decode with `{ exact: true }` (a missing key is not
+ * `undefined`).
+ */
+/** @internal */
+export const ErrorChunk: Schema.Schema<string, { readonly error: unknown; readonly errorDetail?: unknown }> = Schema.transform(
+  Schema.Struct({ error: Schema.Unknown, errorDetail: Schema.optional(Schema.Unknown) }),
+  Schema.String,
+  {
+    strict: true,
+    decode: ({ error, errorDetail }) =>
+      isErrorDetail(errorDetail) ? errorDetail.message : typeof error === "string" ? error : "Unknown error",
+    encode: (message) => ({ error: message, errorDetail: { message } })
+  }
+)
+
+/** `status` of a commit line: exactly `expected`, with neuro-sdk's messages for a missing or another status. */
+const commitStatus = <S extends string>(expected: S) =>
+  Schema.propertySignature(
+    Schema.Literal(expected).annotations({
+      message: (issue) => `Invalid commit status: '${String(issue.actual)}', expecting: '${expected}'`
+    })
+  ).annotations({ missingMessage: () => "Missing required field: \"status\"" })
+
+const MISSING_IMAGE = "Missing required details: 'image'"
+
+const CommittedImage = Schema.NonEmptyString.annotations({ message: () => ({ message: MISSING_IMAGE, override: true }) })
+
+/**
+ * The first line: `{"status": "CommitStarted", "details": {"image": "<committed image>", ...}}`.
+ * Decode with `{ exact: true }`; every failure's message is neuro-sdk's.
+ */
+/** @internal */
+export const CommitStartedChunk = Schema.Struct({
+  status: commitStatus("CommitStarted"),
+  details: Schema.propertySignature(
+    Schema.Struct({
+      image: Schema.propertySignature(CommittedImage).annotations({ missingMessage: () => MISSING_IMAGE })
+    }).annotations({ message: () => MISSING_IMAGE })
+  ).annotations({ missingMessage: () => MISSING_IMAGE })
+})
+
+/** The second line: `{"status": "CommitFinished"}`. Decode with `{ exact: true }`. */
+/** @internal */
+export const CommitFinishedChunk = Schema.Struct({
+  status: commitStatus("CommitFinished")
+})
+
+/**
+ * The following lines: the Docker Engine's push progress, `{"status", "id", "progress",
+ * "progressDetail": {"current", "total"}}`, every field optional; lines without an `id` (and the
+ * line whose `id` is the pushed tag) are not layer steps.
+ */
+/** @internal */
+export const PushChunk = Schema.Struct({
+  id: opt(Schema.String),
+  status: opt(Schema.String),
+  progress: opt(Schema.String),
+  progressDetail: opt(Schema.Struct({ current: opt(Schema.Number), total: opt(Schema.Number) }))
+})

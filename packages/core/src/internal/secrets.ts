@@ -6,7 +6,7 @@ import * as Stream from "effect/Stream"
 import { ApiClient } from "../ApiClient.js"
 import { Config } from "../Config.js"
 import type * as SecretsModule from "../Secrets.js"
-import { Secret } from "../Secrets.js"
+import { Secret } from "./secretsModels.js"
 
 const SecretWire = Schema.Struct({
   key: Schema.String,

@@ -9,7 +9,7 @@ import { ApiClient } from "../ApiClient.js"
 import { Config } from "../Config.js"
 import * as Errors from "../Errors.js"
 import type * as ServiceAccountsModule from "../ServiceAccounts.js"
-import { ServiceAccount } from "../ServiceAccounts.js"
+import { ServiceAccount } from "./serviceAccountsModels.js"
 
 const AccountWire = Schema.Struct({
   id: Schema.String,

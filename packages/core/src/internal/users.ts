@@ -6,12 +6,10 @@ import * as Schema from "effect/Schema"
 import { ApiClient } from "../ApiClient.js"
 import { Config } from "../Config.js"
 import * as Errors from "../Errors.js"
-import type * as UsersModule from "../Users.js"
 import * as Uri from "../Uri.js"
-import { Permission, Share } from "../Users.js"
+import type * as UsersModule from "../Users.js"
+import { ActionSchema, Permission, Share } from "./usersModels.js"
 
-// not the public ActionSchema: this module is loaded while Users.ts is still being evaluated
-const ActionSchema = Schema.Literal("read", "write", "manage")
 const PermissionWire = Schema.Struct({ uri: Schema.URL, action: ActionSchema })
 const ShareWire = Schema.Struct({ user: Schema.String, uri: Schema.URL, action: ActionSchema })
 const SubrolesWire = Schema.Struct({ subroles: Schema.Array(Schema.String) })

@@ -13,7 +13,7 @@ import * as fs from "node:fs"
 import { constants as osConstants } from "node:os"
 import { dirname, join } from "node:path"
 import type * as JobRunner from "../JobRunner.js"
-import { JobRunnerError } from "../JobRunner.js"
+import { JobRunnerError } from "./jobsRunnerModels.js"
 import { shlexSplit } from "./jobsShell.js"
 
 const signalNumber = (signal: string | null): number => {
