@@ -1,7 +1,6 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { ApiClient } from "../ApiClient.js"
 import { Config } from "../Config.js"
@@ -18,24 +17,6 @@ const invalid = (kind: string, input: string, description: string) => new Errors
 
 const unexpected = (response: HttpClientResponse.HttpClientResponse, description: string) =>
   new Errors.ClientError({ description, status: response.status, method: response.request.method, url: response.request.url })
-
-const malformed = (response: HttpClientResponse.HttpClientResponse, description: string) =>
-  new Errors.MalformedResponse({ description, status: response.status, method: response.request.method, url: response.request.url })
-
-/** The JSON body of an already accepted answer, decoded with `schema`. */
-const decodeBody = <A, I>(response: HttpClientResponse.HttpClientResponse, schema: Schema.Schema<A, I>) =>
-  Effect.flatMap(
-    Effect.mapError(response.text, () => malformed(response, "the body could not be read")),
-    (text) =>
-      Effect.try({ try: (): unknown => JSON.parse(text), catch: () => malformed(response, "the body is not valid JSON") }).pipe(
-        Effect.flatMap((u) =>
-          Effect.mapError(
-            Schema.decodeUnknown(schema, { errors: "all" })(u),
-            (e) => malformed(response, ParseResult.TreeFormatter.formatErrorSync(e))
-          )
-        )
-      )
-  )
 
 /** @internal */
 export const make = Effect.gen(function*() {
@@ -104,7 +85,7 @@ export const make = Effect.gen(function*() {
         yield* Effect.ignore(response.text)
         return yield* Effect.fail(unexpected(response, "Server return unexpected result."))
       }
-      const items = yield* decodeBody(response, Schema.NonEmptyArray(PermissionWire))
+      const items = yield* api.decode(response, Schema.NonEmptyArray(PermissionWire))
       return new Permission({ uri: items[0].uri, action: items[0].action }, true)
     }).pipe(Effect.withSpan("Users.share"))
 
