@@ -490,14 +490,10 @@ export interface ErrorContext {
   readonly url?: string | undefined
 }
 
-/**
- * The error a file-system `errno` name maps to.
- *
- * @since 1.0.0
- * @category constructors
- */
-export const fromErrno = (errno: string, description: string, context: ErrorContext = {}): FileSystemError => {
-  const fields = { errno, description, status: 400, method: context.method, url: context.url }
+const byErrno = (
+  errno: string,
+  fields: { readonly errno: string; readonly description: string; readonly status?: number; readonly method?: string | undefined; readonly url?: string | undefined }
+): FileSystemError => {
   switch (errno) {
     case "ENOENT":
       return new FileNotFound(fields)
@@ -514,6 +510,24 @@ export const fromErrno = (errno: string, description: string, context: ErrorCont
       return new OSError(fields)
   }
 }
+
+/**
+ * The error a file-system `errno` name in a server answer maps to (status 400, as the storage
+ * service sends them).
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const fromErrno = (errno: string, description: string, context: ErrorContext = {}): FileSystemError =>
+  byErrno(errno, { errno, description, status: 400, method: context.method, url: context.url })
+
+/**
+ * The error a local file-system `errno` name maps to (no HTTP status or request).
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const fromLocalErrno = (errno: string, description: string): FileSystemError => byErrno(errno, { errno, description })
 
 /**
  * The error for an HTTP answer with status >= 400, following neuro-sdk 23.2: the message is the JSON

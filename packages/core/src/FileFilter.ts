@@ -177,20 +177,7 @@ const fileError = (path: string, e: PlatformError): Errors.FileSystemError => {
     : reason === "PermissionDenied"
     ? "EACCES"
     : "EIO"
-  const fields = { errno, description: `Cannot read ${path}: ${e.message}` }
-  switch (errno) {
-    case "ENOENT":
-      return new Errors.FileNotFound(fields)
-    case "EISDIR":
-      return new Errors.IsADirectory(fields)
-    case "ENOTDIR":
-      return new Errors.NotADirectory(fields)
-    case "EACCES":
-    case "EPERM":
-      return new Errors.PermissionDenied(fields)
-    default:
-      return new Errors.OSError(fields)
-  }
+  return Errors.fromLocalErrno(errno, `Cannot read ${path}: ${e.message}`)
 }
 
 /** @internal */

@@ -4,9 +4,9 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { WireDate } from "./wireDate.js"
 import * as Stream from "effect/Stream"
 import { ApiClient } from "../ApiClient.js"
 import type * as BucketsModule from "../Buckets.js"
@@ -42,16 +42,6 @@ const DOWNLOAD_RETRIES = 5
 
 const ProviderWire = Schema.Literal("aws", "minio", "azure", "gcp", "open_stack")
 
-const WireDate = Schema.transformOrFail(Schema.String, Schema.DateFromSelf, {
-  strict: true,
-  decode: (s, _, ast) => {
-    const d = new Date(s)
-    return Number.isNaN(d.getTime())
-      ? ParseResult.fail(new ParseResult.Type(ast, s, `not an ISO 8601 date: ${JSON.stringify(s)}`))
-      : ParseResult.succeed(d)
-  },
-  encode: (d) => ParseResult.succeed(d.toISOString())
-})
 
 const BucketWire = Schema.Struct({
   id: Schema.String,

@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { WireDate } from "./wireDate.js"
 import * as Errors from "../Errors.js"
 import type { ImageParser } from "../Image.js"
 import { parseRemoteImage, RemoteImage } from "../Image.js"
@@ -44,16 +45,7 @@ export const WireStatus: Schema.Schema<JobStatus, string> = Schema.transform(Sch
 
 /** An ISO 8601 timestamp. */
 /** @internal */
-export const WireDate = Schema.transformOrFail(Schema.String, Schema.DateFromSelf, {
-  strict: true,
-  decode: (s, _, ast) => {
-    const d = new Date(s)
-    return Number.isNaN(d.getTime())
-      ? ParseResult.fail(new ParseResult.Type(ast, s, `not an ISO 8601 date: ${JSON.stringify(s)}`))
-      : ParseResult.succeed(d)
-  },
-  encode: (d) => ParseResult.succeed(d.toISOString())
-})
+export { WireDate }
 
 /** An absolute URL. */
 /** @internal */

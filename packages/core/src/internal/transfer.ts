@@ -100,24 +100,7 @@ export type LocalError = Errors.FileSystemError | Errors.InvalidInputError
 
 /** A local file-system error (no HTTP status or request). */
 /** @internal */
-export const localError = (errno: string, description: string): Errors.FileSystemError => {
-  const fields = { errno, description }
-  switch (errno) {
-    case "ENOENT":
-      return new Errors.FileNotFound(fields)
-    case "EEXIST":
-      return new Errors.FileExists(fields)
-    case "EISDIR":
-      return new Errors.IsADirectory(fields)
-    case "ENOTDIR":
-      return new Errors.NotADirectory(fields)
-    case "EACCES":
-    case "EPERM":
-      return new Errors.PermissionDenied(fields)
-    default:
-      return new Errors.OSError(fields)
-  }
-}
+export const localError: (errno: string, description: string) => Errors.FileSystemError = Errors.fromLocalErrno
 
 /** @internal */
 export const fromPlatform = (e: PlatformError): Errors.FileSystemError => {
