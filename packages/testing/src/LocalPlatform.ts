@@ -189,7 +189,11 @@ export interface LocalPlatform {
   readonly users: Effect.Effect<ReadonlyArray<string>>
   /** Add a user (no-op when it exists) and return a fresh token for it. */
   readonly addUser: (name: string) => Effect.Effect<Redacted.Redacted<string>>
-  /** A fresh non-expiring access token for a known user (a platform-signed JWT). */
+  /**
+   * A fresh non-expiring access token for a known user (a platform-signed JWT); default the first
+   * user. A test helper: an unknown name is a programming error and throws (use `addUser` to
+   * create users at run time).
+   */
   readonly token: (user?: string, options?: { readonly ttlSeconds?: number | undefined }) => Redacted.Redacted<string>
   /** Fault injection. */
   readonly faults: Faults
