@@ -182,6 +182,28 @@ describe("NeuroNode: the SDK over a config directory shared with the Python CLI"
       }
     }))
 
+  it.scopedLive("switchCluster and switchOrg persist in the database: the next client starts there", () =>
+    Effect.gen(function*() {
+      const platform = yield* LocalPlatform.serve({
+        users: ["dana"],
+        clusters: [{ name: "first", orgs: [null] }, { name: "second", orgs: ["acme", "zeta"] }]
+      })
+      const dir = join(yield* tempDir, "conf")
+      yield* Effect.flatMap(Factory.Factory, (f) => f.loginWithToken(platform.token("dana"), { url: platform.apiUrl })).pipe(
+        Effect.provide(NeuroNode.layerFactory({ path: dir }))
+      )
+      yield* Effect.gen(function*() {
+        const config = yield* Config.Config
+        yield* config.switchCluster("second")
+        yield* config.switchOrg("zeta")
+      }).pipe(Effect.provide(NeuroNode.layer({ path: dir, cwd: dir })))
+      const [cluster, org] = yield* Effect.flatMap(Config.Config, (c) => Effect.all([c.clusterName, c.orgName])).pipe(
+        Effect.provide(NeuroNode.layer({ path: dir, cwd: dir }))
+      )
+      assert.deepStrictEqual([cluster, org], ["second", "zeta"])
+      assert.strictEqual(sqlite(join(dir, "db"), "SELECT cluster_name, org_name FROM main").trim(), `[["second", "zeta"]]`)
+    }))
+
   it.scopedLive("without a login the layer fails with the ConfigError asking to log in", () =>
     Effect.gen(function*() {
       const dir = join(yield* tempDir, "none")
