@@ -3,9 +3,10 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
-import { ApiClient, AuthToken, Buckets, Config, Endpoints, Errors, ServerConfig, WebSocket } from "@neuro-sdk/core"
+import { ApiClient, AuthToken, Buckets, Config, Endpoints, ServerConfig, WebSocket } from "@neuro-sdk/core"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import { makeConfigStub } from "./configStub.js"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -52,35 +53,8 @@ const cluster = (name: string) =>
   })
 
 const clusters = [cluster("c1"), cluster("c2")]
-const unused = Effect.die("not used by these tests")
 
-const configStub = (orgName: string | null) =>
-  Config.Config.of({
-    username: Effect.succeed("alice"),
-    clusters: Effect.succeed(new Map(clusters.map((c) => [c.name, c]))),
-    clusterName: Effect.succeed("c1"),
-    clusterOrgs: Effect.succeed([null]),
-    orgName: Effect.succeed(orgName),
-    presets: Effect.succeed(new Map()),
-    getCluster: (name) => {
-      const found = clusters.find((c) => c.name === name)
-      return found === undefined ? Effect.fail(new Errors.ConfigError({ description: `no cluster ${name}` })) : Effect.succeed(found)
-    },
-    apiUrl: new URL(API),
-    adminUrl: Effect.succeed(undefined),
-    serviceAccountsUrl: new URL(`${API}/service_accounts`),
-    registryUrl: unused,
-    storageUrl: unused,
-    monitoringUrl: unused,
-    secretsUrl: unused,
-    diskApiUrl: unused,
-    bucketApiUrl: unused,
-    token: Effect.succeed(Redacted.make("token")),
-    fetch: unused,
-    switchCluster: () => unused,
-    switchOrg: () => unused,
-    getUserConfig: Effect.succeed({})
-  })
+const configStub = (orgName: string | null) => makeConfigStub({ apiUrl: API, clusters, orgName })
 
 const fake = (handler: (r: Recorded) => Response, orgName: string | null = null) => {
   const requests: Array<Recorded> = []

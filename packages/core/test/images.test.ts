@@ -1,9 +1,10 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
-import { ApiClient, AuthToken, Config, Endpoints, Errors, Image, Images, ServerConfig, WebSocket } from "@neuro-sdk/core"
+import { ApiClient, AuthToken, Config, Endpoints, Image, Images, ServerConfig, WebSocket } from "@neuro-sdk/core"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { makeConfigStub } from "./configStub.js"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -34,35 +35,7 @@ const cluster = (name: string, registryUrl: string) =>
 
 const clusters = [cluster("default", "https://reg.example.org"), cluster("other", "http://localhost:5000/ignored/path")]
 
-const unused = Effect.die("not used by these tests")
-
-const configStub = (orgName: string | null) =>
-  Config.Config.of({
-    username: Effect.succeed("alice"),
-    clusters: Effect.succeed(new Map(clusters.map((c) => [c.name, c]))),
-    clusterName: Effect.succeed("default"),
-    clusterOrgs: Effect.succeed([null]),
-    orgName: Effect.succeed(orgName),
-    presets: Effect.succeed(new Map()),
-    getCluster: (name) => {
-      const found = clusters.find((c) => c.name === name)
-      return found === undefined ? Effect.fail(new Errors.ConfigError({ description: `no cluster ${name}` })) : Effect.succeed(found)
-    },
-    apiUrl: new URL(API),
-    adminUrl: Effect.succeed(undefined),
-    serviceAccountsUrl: new URL(`${API}/service_accounts`),
-    registryUrl: unused,
-    storageUrl: unused,
-    monitoringUrl: unused,
-    secretsUrl: unused,
-    diskApiUrl: unused,
-    bucketApiUrl: unused,
-    token: Effect.succeed(Redacted.make(TOKEN)),
-    fetch: unused,
-    switchCluster: () => unused,
-    switchOrg: () => unused,
-    getUserConfig: Effect.succeed({})
-  })
+const configStub = (orgName: string | null) => makeConfigStub({ apiUrl: API, clusters, orgName, token: TOKEN })
 
 interface Recorded {
   readonly method: string

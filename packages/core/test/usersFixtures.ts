@@ -4,8 +4,9 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { ApiClient, AuthToken, Config, Disks, Endpoints, Errors, Secrets, ServerConfig, ServiceAccounts, Users, WebSocket } from "@neuro-sdk/core"
+import { ApiClient, AuthToken, Config, Disks, Endpoints, Secrets, ServerConfig, ServiceAccounts, Users, WebSocket } from "@neuro-sdk/core"
 import * as Effect from "effect/Effect"
+import { makeConfigStub } from "./configStub.js"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 
@@ -41,35 +42,8 @@ const cluster = (name: string) =>
 
 export const clusters = [cluster("c1"), cluster("c2")]
 
-const unused = Effect.die("not used by these tests")
-
 export const configStub = (who: { readonly username: string; readonly orgName: string | null }) =>
-  Config.Config.of({
-    username: Effect.succeed(who.username),
-    clusters: Effect.succeed(new Map(clusters.map((c) => [c.name, c]))),
-    clusterName: Effect.succeed("c1"),
-    clusterOrgs: Effect.succeed([null]),
-    orgName: Effect.succeed(who.orgName),
-    presets: Effect.succeed(new Map()),
-    getCluster: (name) => {
-      const found = clusters.find((c) => c.name === name)
-      return found === undefined ? Effect.fail(new Errors.ConfigError({ description: `no cluster ${name}` })) : Effect.succeed(found)
-    },
-    apiUrl: new URL(API),
-    adminUrl: Effect.succeed(undefined),
-    serviceAccountsUrl: new URL(`${API}/service_accounts`),
-    registryUrl: unused,
-    storageUrl: unused,
-    monitoringUrl: unused,
-    secretsUrl: unused,
-    diskApiUrl: unused,
-    bucketApiUrl: unused,
-    token: Effect.succeed(Redacted.make("token")),
-    fetch: unused,
-    switchCluster: () => unused,
-    switchOrg: () => unused,
-    getUserConfig: Effect.succeed({})
-  })
+  makeConfigStub({ apiUrl: API, clusters, username: who.username, orgName: who.orgName })
 
 /** The four services over a fake transport; `requests` collects what was sent. */
 export const fakePlatform = (

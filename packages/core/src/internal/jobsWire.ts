@@ -447,19 +447,13 @@ const resourcesToApi = (r: Resources): Effect.Effect<Record<string, Json>, Error
 
 /** What `_container_to_api` takes. */
 /** @internal */
-export interface ContainerParts {
+export interface ContainerParts extends
+  Pick<
+    JobsModule.StartOptions,
+    "entrypoint" | "command" | "workingDir" | "http" | "env" | "volumes" | "secretEnv" | "secretFiles" | "diskVolumes" | "tty" | "shm"
+  >
+{
   readonly image: string
-  readonly entrypoint?: string | undefined
-  readonly command?: string | undefined
-  readonly workingDir?: string | undefined
-  readonly http?: HTTPPort | undefined
-  readonly env?: Readonly<Record<string, string>> | undefined
-  readonly volumes?: ReadonlyArray<Volume> | undefined
-  readonly secretEnv?: Readonly<Record<string, URL>> | undefined
-  readonly secretFiles?: ReadonlyArray<SecretFile> | undefined
-  readonly diskVolumes?: ReadonlyArray<DiskVolume> | undefined
-  readonly tty?: boolean | undefined
-  readonly shm?: boolean | undefined
 }
 
 /** neuro-sdk's `_container_to_api`. */
