@@ -49,6 +49,6 @@ const program = Effect.gen(function*() {
   yield* Console.log(`jobs listed           ${count} in ${seconds.toFixed(2)} s = ${(count / seconds).toFixed(0)} jobs/s`)
   yield* Console.log(`heap growth while streaming  ${mib(peak - baseline)} MiB (baseline ${mib(baseline)} MiB, server store included)`)
   yield* Console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`)
-}).pipe(Effect.provide(NeuroTest.layer({ users: ["alice"], transport: "socket" })))
+}).pipe(Effect.provide(NeuroTest.layer({ users: ["alice"], transport: "socket", testHooks: true })))
 
 NodeRuntime.runMain(program)

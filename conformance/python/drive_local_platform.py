@@ -904,7 +904,7 @@ async def run(ctx: Ctx, pattern: Optional[str]) -> int:
 
 
 def start_platform(users: Tuple[str, ...], data_dir: Path) -> Tuple[subprocess.Popen[str], URL, Dict[str, str]]:
-    cmd = ["npx", "tsx", "--conditions=source", "packages/testing/src/bin.ts", "--port", "0", "--data-dir", str(data_dir)]
+    cmd = ["npx", "tsx", "--conditions=source", "packages/testing/src/bin.ts", "--port", "0", "--data-dir", str(data_dir), "--test-hooks"]
     for u in users:
         cmd += ["--user", u]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, start_new_session=True)

@@ -85,6 +85,13 @@ export interface Options {
   readonly tokenSecret?: string | undefined
   /** How jobs run and are scheduled (runner, capacity, quota, time scale); see `JobsOptions`. */
   readonly jobs?: JobsOptions | undefined
+  /**
+   * Serve the `/_local/*` test hooks (default false): `POST /_local/jobs/seed` (add finished jobs
+   * of the caller without running them), `POST /_local/storage/hostile` (make listings of one of the
+   * caller's folders carry unsafe names) and the `/_local/ws-echo` websocket. They act on the
+   * caller's own resources only; when off they answer 404 like any unknown path.
+   */
+  readonly testHooks?: boolean | undefined
 }
 
 /**
@@ -365,7 +372,7 @@ const setUpJobs = (state: PlatformState, options: JobsOptions | undefined) =>
 export const make = (options: Options = {}): Effect.Effect<LocalPlatform, never, Scope.Scope> =>
   Effect.gen(function*() {
     const dir = yield* makeDataDir(options.dataDir)
-    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path, tokenSecret: options.tokenSecret })
+    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path, tokenSecret: options.tokenSecret, testHooks: options.testHooks })
     yield* setUpJobs(state, options.jobs)
     return build(state, IN_PROCESS_URL, dir.path, Runtime.defaultRuntime)
   })
@@ -380,7 +387,7 @@ export const make = (options: Options = {}): Effect.Effect<LocalPlatform, never,
 export const serve = (options: ServeOptions = {}): Effect.Effect<LocalPlatform, ServeError, Scope.Scope> =>
   Effect.gen(function*() {
     const dir = yield* makeDataDir(options.dataDir)
-    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path, tokenSecret: options.tokenSecret })
+    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path, tokenSecret: options.tokenSecret, testHooks: options.testHooks })
     yield* setUpJobs(state, options.jobs)
     const host = options.host ?? "127.0.0.1"
     const server = yield* NodeHttpServer.make(() => createServer(), { port: options.port ?? 0, host })

@@ -2,9 +2,10 @@
  * `neuro-local-platform`: serve a LocalPlatform on a loopback port until killed.
  *
  * ```
- * neuro-local-platform [--port N] [--data-dir DIR] [--user NAME]...
+ * neuro-local-platform [--port N] [--data-dir DIR] [--user NAME]... [--test-hooks]
  * ```
  * Prints `url=<API URL>` and one `token.<NAME>=<token>` line per user, then serves.
+ * `--test-hooks` turns on the `/_local/*` test hooks (off by default; see `Options.testHooks`).
  *
  * @since 1.0.0
  */
@@ -23,7 +24,19 @@ export interface Args {
   readonly port: number
   readonly dataDir: string | undefined
   readonly users: ReadonlyArray<string>
+  /** Serve the `/_local/*` test hooks. */
+  readonly testHooks: boolean
+  /** `--help`: print the usage and exit. */
+  readonly help: boolean
 }
+
+/**
+ * The usage line.
+ *
+ * @since 1.0.0
+ * @category parsing
+ */
+export const usage = "usage: neuro-local-platform [--port N] [--data-dir DIR] [--user NAME]... [--test-hooks]"
 
 /**
  * Parse the command line (`--name value` or `--name=value`).
@@ -35,8 +48,14 @@ export const parseArgs = (argv: ReadonlyArray<string>): Args | string => {
   let port = 0
   let dataDir: string | undefined
   const users: Array<string> = []
+  let testHooks = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
+    if (arg === "--help" || arg === "-h") return { port, dataDir, users, testHooks, help: true }
+    if (arg === "--test-hooks") {
+      testHooks = true
+      continue
+    }
     const eq = arg.indexOf("=")
     const name = eq > 0 ? arg.slice(0, eq) : arg
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i]
@@ -59,17 +78,21 @@ export const parseArgs = (argv: ReadonlyArray<string>): Args | string => {
         return `unknown option ${name}`
     }
   }
-  return { port, dataDir, users: users.length === 0 ? ["user"] : users }
+  return { port, dataDir, users: users.length === 0 ? ["user"] : users, testHooks, help: false }
 }
 
 const main = Effect.gen(function*() {
   const args = parseArgs(process.argv.slice(2))
   if (typeof args === "string") {
-    process.stderr.write(`neuro-local-platform: ${args}\nusage: neuro-local-platform [--port N] [--data-dir DIR] [--user NAME]...\n`)
+    process.stderr.write(`neuro-local-platform: ${args}\n${usage}\n`)
     process.exitCode = 2
     return
   }
-  const platform = yield* LocalPlatform.serve({ port: args.port, dataDir: args.dataDir, users: args.users })
+  if (args.help) {
+    process.stdout.write(`${usage}\n`)
+    return
+  }
+  const platform = yield* LocalPlatform.serve({ port: args.port, dataDir: args.dataDir, users: args.users, testHooks: args.testHooks })
   const lines = [`url=${platform.apiUrl.toString()}`]
   for (const user of args.users) lines.push(`token.${user}=${Redacted.value(platform.token(user))}`)
   process.stdout.write(lines.join("\n") + "\n")

@@ -30,7 +30,7 @@ const ids = (options: Jobs.ListOptions) =>
 
 const platform = Layer.provideMerge(
   Jobs.layer,
-  NeuroTest.layer({ users: ["alice", "bob"] }).pipe(Layer.provide(JobRunner.layerSimulated()))
+  NeuroTest.layer({ users: ["alice", "bob"], testHooks: true }).pipe(Layer.provide(JobRunner.layerSimulated()))
 )
 
 describe("jobs listing", () => {

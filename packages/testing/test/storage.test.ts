@@ -104,7 +104,7 @@ const basics = () =>
   })
 
 describe("Storage over a socket", () => {
-  layer(NeuroTest.layer({ transport: "socket", users: ["alice", "bob"] }), { excludeTestServices: true })((it) => {
+  layer(NeuroTest.layer({ transport: "socket", users: ["alice", "bob"], testHooks: true }), { excludeTestServices: true })((it) => {
     it.effect("mkdir, create, stat, list, open, write, mv, diskUsage", basics)
 
     it.effect("maps errors to typed file-system errors", () =>

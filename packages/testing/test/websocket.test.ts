@@ -6,7 +6,7 @@ import * as Stream from "effect/Stream"
 import { LocalPlatform, NeuroTest } from "../src/index.js"
 
 describe("websockets over a real socket", () => {
-  layer(NeuroTest.layerApiClient({ users: ["carol"] }), { excludeTestServices: true })((it) => {
+  layer(NeuroTest.layerApiClient({ users: ["carol"], testHooks: true }), { excludeTestServices: true })((it) => {
     it.scoped("round trip with the Authorization header", () =>
       Effect.gen(function*() {
         const api = yield* ApiClient.ApiClient

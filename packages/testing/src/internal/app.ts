@@ -114,6 +114,7 @@ const echoRoute = (state: PlatformState) =>
     "/_local/ws-echo",
     Effect.gen(function*() {
       const req = yield* HttpServerRequest.HttpServerRequest
+      if (!state.testHooks) return plainError(404, "Not Found")
       const identity = state.authenticate(req.headers["authorization"])
       if (identity === undefined) {
         const body = JSON.stringify({ error: "Not authenticated" })

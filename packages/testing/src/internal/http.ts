@@ -50,3 +50,23 @@ export const authenticate = (state: PlatformState): Effect.Effect<Identity, Repl
 /** @internal */
 export const optionalIdentity = (state: PlatformState) =>
   Effect.map(HttpServerRequest.HttpServerRequest, (req) => state.authenticate(req.headers["authorization"]))
+
+/**
+ * Guards a `/_local/*` test hook: 404 (as an unknown path) unless the platform was started with
+ * test hooks, then the caller's identity.
+ */
+/** @internal */
+export const testHook = (state: PlatformState): Effect.Effect<Identity, Reply, HttpServerRequest.HttpServerRequest> =>
+  state.testHooks ? authenticate(state) : reply(plainError(404, "Not Found"))
+
+/**
+ * Whether a storage-like path (`/owner/...` or `/org/owner/...`) lies in `user`'s own folder on
+ * `cluster`.
+ */
+/** @internal */
+export const ownsPath = (state: PlatformState, cluster: string, user: string, path: string): boolean => {
+  const parts = path.split("/").filter((p) => p !== "")
+  if (parts.includes("..") || parts.includes(".")) return false
+  const orgs = state.clusters.find((c) => c.name === cluster)?.orgs ?? []
+  return parts[0] === user || (parts[0] !== undefined && orgs.includes(parts[0]) && parts[1] === user)
+}

@@ -9,7 +9,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { authenticate, baseUrl, errorResponse, handle, jsonResponse, reply } from "./http.js"
+import { authenticate, baseUrl, errorResponse, handle, jsonResponse, reply, testHook } from "./http.js"
 import { Invalid, JOB_NAME, parseJobRequest } from "./jobsRequest.js"
 import {
   baseOwner,
@@ -526,13 +526,18 @@ export const jobsRoutes = (state: PlatformState) => {
    * the store, without running anything, for listing tests at scale.
    */
   const seed = Effect.gen(function*() {
-    const identity = yield* authenticate(state)
+    const identity = yield* testHook(state)
     const body = yield* readBody
     const o = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>
     const count = typeof o["count"] === "number" ? o["count"] : 1
+    // the caller's own jobs only: seeding into somebody else's list is refused
     const owner = typeof o["owner"] === "string" ? o["owner"] : identity.user
+    if (owner !== identity.user) return yield* reply(errorResponse(403, "Test hooks act on the caller's own jobs only"))
     const cluster = typeof o["cluster"] === "string" ? o["cluster"] : state.clusters[0]?.name ?? "default"
+    const clusterSpec = state.clusters.find((c) => c.name === cluster)
+    if (clusterSpec === undefined) return yield* reply(errorResponse(400, `Unknown cluster ${cluster}`))
     const org = typeof o["org"] === "string" ? o["org"] : null
+    if (org !== null && !(clusterSpec.orgs ?? []).includes(org)) return yield* reply(errorResponse(400, `Unknown org ${org}`))
     const status = typeof o["status"] === "string" && STATUSES.includes(o["status"] as Status) ? (o["status"] as Status) : "succeeded"
     const tags = Array.isArray(o["tags"]) ? o["tags"].map(String) : []
     const name = typeof o["name"] === "string" ? o["name"] : undefined

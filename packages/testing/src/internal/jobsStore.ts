@@ -567,15 +567,17 @@ export class JobsStore {
     return this.diskOf(uri)?.path
   }
 
+  /** The host folder of a storage volume (its URI was checked when the job was created). */
   storagePath(uri: string): string {
     const m = /^storage:\/\/([^/]+)(\/.*)?$/.exec(uri)!
-    const parts = (m[2] ?? "").split("/").filter((p) => p !== "" && p !== "." && p !== "..").map((p) => {
-      try {
-        return decodeURIComponent(p)
-      } catch {
-        return p
-      }
-    })
+    let path = m[2] ?? ""
+    try {
+      // decoded as a whole before it is split, so an encoded `..%2F` is seen as `..`
+      path = decodeURIComponent(path)
+    } catch {
+      // kept as written: the request validator accepted it
+    }
+    const parts = path.split("/").filter((p) => p !== "" && p !== "." && p !== ".." && !p.includes("\0"))
     return join(this.state.dataDir, "storage", m[1]!, ...parts)
   }
 

@@ -175,6 +175,8 @@ export class PlatformState {
   readonly roles = new Set<string>()
   readonly requests: Array<RecordedRequest> = []
   recordRequests = true
+  /** Whether the `/_local/*` test hooks answer (off unless the platform was started with them). */
+  readonly testHooks: boolean
   readonly clientId = "local-platform-cli"
   readonly audience = "https://local-platform.neu.ro"
   readonly oauth: OAuthState = {
@@ -191,7 +193,9 @@ export class PlatformState {
     readonly users?: ReadonlyArray<string> | undefined
     readonly dataDir: string
     readonly tokenSecret?: string | undefined
+    readonly testHooks?: boolean | undefined
   }) {
+    this.testHooks = options.testHooks ?? false
     this.secret = options.tokenSecret ?? randomBytes(32).toString("hex")
     this.dataDir = options.dataDir
     this.clusters = options.clusters ?? defaultClusters

@@ -9,11 +9,12 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { createReadStream, type Stats } from "node:fs"
+import { constants, createReadStream, type Stats } from "node:fs"
 import * as fsp from "node:fs/promises"
 import { join } from "node:path"
 import { canonical } from "./acl.js"
-import { authenticate, errorResponse, handle, jsonResponse, plainError, reply, Reply } from "./http.js"
+import { confinedPath, decodeSegments, safeSegments } from "./confine.js"
+import { authenticate, errorResponse, handle, jsonResponse, ownsPath, plainError, reply, Reply, testHook } from "./http.js"
 import type { Identity, PlatformState } from "./state.js"
 
 /** Test hook: names a listing of `path` on `cluster` must add (the "bad server" test). */
@@ -36,7 +37,8 @@ const strerror: Record<string, string> = {
   EBUSY: "Device or resource busy",
   EXDEV: "Invalid cross-device link",
   EINVAL: "Invalid argument",
-  ENOSPC: "No space left on device"
+  ENOSPC: "No space left on device",
+  ELOOP: "Too many levels of symbolic links"
 }
 
 const codeOf = (e: unknown): string => (typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : "EIO")
@@ -55,25 +57,11 @@ const tryFs = <A>(f: () => Promise<A>, message?: (code: string) => string | unde
 
 const lstatOrUndefined = (p: string) => Effect.promise(() => fsp.lstat(p).catch((): Stats | undefined => undefined))
 
-const withDate = (response: HttpServerResponse.HttpServerResponse) => HttpServerResponse.setHeader(response, "Date", new Date().toUTCString())
+/** Opening flags that never follow a symlink at the leaf (a job may plant one in its volume). */
+const WRITE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW
+const WRITE_EXISTING = constants.O_RDWR | constants.O_NOFOLLOW
 
-/** `/` + the decoded path with `.`/`..` collapsed inside the root and no trailing `/`. */
-const sanitize = (raw: string): string | undefined => {
-  const out: Array<string> = []
-  for (const part of raw.split("/")) {
-    let s: string
-    try {
-      s = decodeURIComponent(part)
-    } catch {
-      return undefined
-    }
-    if (s.includes("\0")) return undefined
-    if (s === "" || s === ".") continue
-    if (s === "..") out.pop()
-    else out.push(s)
-  }
-  return "/" + out.join("/")
-}
+const withDate = (response: HttpServerResponse.HttpServerResponse) => HttpServerResponse.setHeader(response, "Date", new Date().toUTCString())
 
 interface Target {
   readonly cluster: string
@@ -145,20 +133,14 @@ export const storageRoutes = (state: PlatformState) => {
   const need = (t: Target, action: "read" | "write" | "manage") =>
     Effect.suspend(() => (state.acl.can(t.identity.user, t.uri, action) ? Effect.void : notFound()))
 
-  /** A path through a symlink inside storage is not followed: 404. */
-  const noSymlinkParents = (t: Target) =>
-    Effect.promise(async () => {
-      const parts = t.path.split("/").filter((p) => p !== "")
-      let cur = root(t.cluster)
-      for (let i = 0; i < parts.length - 1; i++) {
-        cur = join(cur, parts[i]!)
-        const st = await fsp.lstat(cur).catch(() => undefined)
-        if (st === undefined) return true
-        if (st.isSymbolicLink()) return false
-        if (!st.isDirectory()) return true
-      }
-      return true
-    }).pipe(Effect.flatMap((ok) => (ok ? Effect.void : notFound())))
+  /**
+   * The file a storage path maps to, confined to the cluster's storage folder: a path that is not
+   * a plain descent, or whose existing part a symlink would redirect, is a bare 404.
+   */
+  const localPath = (cluster: string, segments: ReadonlyArray<string>) =>
+    Effect.promise(() => confinedPath(root(cluster), segments)).pipe(
+      Effect.flatMap((local) => (local === undefined ? notFound() : Effect.succeed(local)))
+    )
 
   const parseOp = (req: HttpServerRequest.HttpServerRequest, url: URL) => {
     const ops = ["LISTSTATUS", "GETFILESTATUS", "MKDIRS", "CREATE", "WRITE", "OPEN", "DELETE", "RENAME", "GETDISKUSAGE"]
@@ -272,7 +254,7 @@ export const storageRoutes = (state: PlatformState) => {
       if (yield* fileAncestor(t)) return yield* fail(errorResponse(400, "Not a directory", { errno: "ENOTDIR" }))
       yield* tryFs(() => fsp.mkdir(join(t.local, ".."), { recursive: true }))
       yield* Effect.acquireUseRelease(
-        tryFs(() => fsp.open(t.local, "w")),
+        tryFs(() => fsp.open(t.local, WRITE_NEW)),
         (h) => writeBody(req, h, 0, Number.POSITIVE_INFINITY),
         (h) => Effect.promise(() => h.close())
       )
@@ -297,7 +279,7 @@ export const storageRoutes = (state: PlatformState) => {
       if (st.isDirectory()) return yield* fail(errorResponse(400, "Destination is a directory", { errno: "EISDIR" }))
       const start = Number(m[1])
       yield* Effect.acquireUseRelease(
-        tryFs(() => fsp.open(t.local, "r+")),
+        tryFs(() => fsp.open(t.local, WRITE_EXISTING)),
         (h) => writeBody(req, h, start, Number(m[2]) - start + 1),
         (h) => Effect.promise(() => h.close())
       )
@@ -388,10 +370,13 @@ export const storageRoutes = (state: PlatformState) => {
     Effect.gen(function*() {
       const destination = url.searchParams.get("destination")
       if (destination === null || destination === "") return yield* fail(errorResponse(400, "No destination"))
+      // the query string is decoded already: the destination is a plain path, never decoded again
       const parent = t.path.replace(/\/[^/]*$/, "")
-      const dstPath = sanitize(destination.startsWith("/") ? destination : `${parent}/${destination}`)
-      if (dstPath === undefined) return yield* fail(errorResponse(400, "Invalid destination"))
-      const dst: Target = { ...t, path: dstPath, local: join(root(t.cluster), dstPath), uri: `storage://${t.cluster}${dstPath}` }
+      const full = destination.startsWith("/") ? destination : `${parent}/${destination}`
+      const segments = full.split("/").filter((s, i, all) => !(s === "" && (i === 0 || i === all.length - 1)))
+      if (!safeSegments(segments)) return yield* fail(errorResponse(400, "Invalid destination"))
+      const dstPath = "/" + segments.join("/")
+      const dst: Target = { ...t, path: dstPath, local: yield* localPath(t.cluster, segments), uri: `storage://${t.cluster}${dstPath}` }
       if (!visible(t.identity.user, t.cluster, t.uri)) return yield* notFound()
       if ((yield* lstatOrUndefined(t.local)) === undefined) return yield* notFound()
       yield* need(t, "write")
@@ -409,12 +394,14 @@ export const storageRoutes = (state: PlatformState) => {
     const cluster = decodeURIComponent(m[1]!)
     if (!state.clusters.some((c) => c.name === cluster)) return yield* notFound()
     const identity = yield* authenticate(state)
-    const path = sanitize(m[2] ?? "/")
-    if (path === undefined) return yield* fail(errorResponse(400, "Invalid path"))
+    // decoded as a whole before it is split: an encoded `..%2F` is refused, never joined
+    const segments = decodeSegments(m[2] ?? "/")
+    if (segments === undefined) return yield* notFound()
+    const path = "/" + segments.join("/")
     yield* ensureHome(cluster, identity.user)
     const op = yield* parseOp(req, url)
-    const t: Target = { cluster, path, local: join(root(cluster), path), uri: `storage://${cluster}${path === "/" ? "" : path}`, identity }
-    yield* noSymlinkParents(t)
+    const local = yield* localPath(cluster, segments)
+    const t: Target = { cluster, path, local, uri: `storage://${cluster}${path === "/" ? "" : path}`, identity }
     switch (op) {
       case "LISTSTATUS":
         return yield* listStatus(t, req)
@@ -442,12 +429,15 @@ export const storageRoutes = (state: PlatformState) => {
   /** Test control (not part of the platform API): make listings of a path carry unsafe names. */
   const hostile = Effect.gen(function*() {
     const req = yield* HttpServerRequest.HttpServerRequest
-    yield* authenticate(state)
+    const identity = yield* testHook(state)
     const body = yield* Effect.orElseSucceed(req.json, () => undefined)
     if (typeof body !== "object" || body === null) return yield* fail(errorResponse(400, "expected {cluster, path, names}"))
     const { cluster, path, names } = body as { cluster?: unknown; path?: unknown; names?: unknown }
     if (typeof cluster !== "string" || typeof path !== "string" || !Array.isArray(names)) {
       return yield* fail(errorResponse(400, "expected {cluster, path, names}"))
+    }
+    if (!ownsPath(state, cluster, identity.user, path)) {
+      return yield* fail(errorResponse(403, "Test hooks act on the caller's own folders only"))
     }
     const list = hostileByState.get(state) ?? []
     list.push({ cluster, path, names: names.map(String) })
