@@ -19,9 +19,10 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import type { UserConfigData } from "./Config.js"
 import type { ConfigError } from "./Errors.js"
 import * as internal from "./internal/userConfig.js"
@@ -76,6 +77,40 @@ export const findProjectRoot: (cwd?: string) => Effect.Effect<string, ConfigErro
  */
 export const load: (options: LoadOptions) => Effect.Effect<UserConfigData, ConfigError, FileSystem.FileSystem | Path.Path | Plugins> =
   internal.load
+
+/**
+ * What a platform offers to watch directories for user-config changes (`NodeUserConfig.watch` on
+ * Node). It calls `changed` when an entry that may be `user.toml` or `.neuro.toml` changes in one of
+ * `dirs`, `lost` when it can no longer watch, and succeeds with `false` when it cannot watch them all.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export type WatchDirectories = (
+  dirs: ReadonlyArray<string>,
+  listener: { readonly changed: () => void; readonly lost: () => void }
+) => Effect.Effect<boolean, never, Scope.Scope>
+
+/**
+ * `load`, remembered until `watch` reports a change in the config directory or in a directory
+ * from `cwd` upward (where a `.neuro.toml` may appear): calls while nothing changed touch no file.
+ * When watching is impossible every call reads the files, as `load` does. The watchers live as
+ * long as the scope.
+ *
+ * @since 1.0.0
+ * @category functions
+ */
+export const loadWatched = (
+  options: LoadOptions & { readonly watch: WatchDirectories }
+): Effect.Effect<
+  Effect.Effect<UserConfigData, ConfigError, FileSystem.FileSystem | Path.Path | Plugins>,
+  never,
+  Path.Path | Scope.Scope
+> =>
+  Effect.flatMap(
+    internal.watchedDirectories(options),
+    (dirs) => internal.cachedLoader(internal.load(options), dirs, options.watch)
+  )
 
 /**
  * Read and validate one file; `local: true` validates it as a `.neuro.toml`, else as a `user.toml`.

@@ -22,6 +22,7 @@ import * as Plugins from "@neuro-sdk/core/Plugins"
 import * as Session from "@neuro-sdk/core/Session"
 import * as UserConfig from "@neuro-sdk/core/UserConfig"
 import type { WebSocketDialer } from "@neuro-sdk/core/WebSocket"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as NodeConfigStore from "./NodeConfigStore.js"
 import * as NodeDockerDaemon from "./NodeDockerDaemon.js"
@@ -29,6 +30,7 @@ import * as NodeHttp from "./NodeHttp.js"
 import * as NodeLogin from "./NodeLogin.js"
 import * as NodePlugins from "./NodePlugins.js"
 import * as NodePortForward from "./NodePortForward.js"
+import * as NodeUserConfig from "./NodeUserConfig.js"
 
 /**
  * @since 1.0.0
@@ -96,6 +98,12 @@ export const layerFactory = (
 export const layer = (options: Options = {}) => {
   const configDir = NodeConfigStore.resolvePath(options.path)
   const base = layerFactory({ ...options, path: configDir })
-  const session = Session.layerWith(UserConfig.load({ configDir, cwd: options.cwd })).pipe(Layer.provide(base))
+  // the user config is re-read only when a watched directory reports a change
+  const session = Layer.unwrapScoped(
+    Effect.map(
+      UserConfig.loadWatched({ configDir, cwd: options.cwd, watch: NodeUserConfig.watch }),
+      (userConfig) => Session.layerWith(userConfig)
+    )
+  ).pipe(Layer.provide(base))
   return Layer.provideMerge(NeuroClient.layer({ apiClient: options.apiClient }), Layer.provideMerge(session, base))
 }

@@ -64,7 +64,26 @@ export const make = Effect.gen(function*() {
       })
     })
 
-  const decoder = Effect.map(imageParser, (p) => Wire.imageDecoder(Either.getOrUndefined(p)))
+  // one image decoder (with its parse cache) per login state, not one per call
+  let lastDecoder:
+    | { readonly username: string; readonly orgName: string | null; readonly clusters: unknown; readonly decode: ReturnType<typeof Wire.imageDecoder> }
+    | undefined
+  const decoder = Effect.gen(function*() {
+    const username = yield* config.username
+    const orgName = yield* config.orgName
+    const clusters = yield* config.clusters
+    const last = lastDecoder
+    if (last !== undefined && last.username === username && last.orgName === orgName && last.clusters === clusters) return last.decode
+    const parser = makeImageParser({
+      username,
+      clusterName: "",
+      orgName,
+      registryUrls: [...clusters.values()].map((c) => [c.name, c.registryUrl] as const)
+    })
+    const decode = Wire.imageDecoder(Either.getOrUndefined(parser))
+    lastDecoder = { username, orgName, clusters, decode }
+    return decode
+  })
 
   const resolveImage = (image: JobsModule.ImageInput, clusterName: string) =>
     image instanceof RemoteImage ? Effect.succeed(image) : Effect.gen(function*() {

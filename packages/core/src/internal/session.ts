@@ -173,14 +173,28 @@ export const open = (options: {
 
     const apiUrl = new URL(initial.url)
 
+    // derived once per token / per stored state, not once per call
+    let lastToken: { readonly token: Redacted.Redacted<string>; readonly name: string | undefined } | undefined
+    const usernameOf = (token: Redacted.Redacted<string>) => {
+      if (lastToken === undefined || lastToken.token !== token) lastToken = { token, name: oauth.usernameFromToken(Redacted.value(token)) }
+      return lastToken.name
+    }
+    let lastClusters: { readonly data: ConfigData; readonly map: ReadonlyMap<string, ConfigData["clusters"][number]> } | undefined
+    const clustersOf = (data: ConfigData) => {
+      if (lastClusters === undefined || lastClusters.data.clusters !== data.clusters) {
+        lastClusters = { data, map: new Map(data.clusters.map((c) => [c.name, c])) }
+      }
+      return lastClusters.map
+    }
+
     const config: Config.Service = {
       username: Effect.flatMap(Ref.get(state), (data) => {
-        const name = oauth.usernameFromToken(Redacted.value(data.token))
+        const name = usernameOf(data.token)
         return name === undefined
           ? Effect.fail(new ConfigError({ description: "The stored access token is not a valid platform token. Please logout and login again." }))
           : Effect.succeed(name)
       }),
-      clusters: Effect.map(Ref.get(state), (data) => new Map(data.clusters.map((c) => [c.name, c]))),
+      clusters: Effect.map(Ref.get(state), clustersOf),
       clusterName,
       clusterOrgs: Effect.map(currentCluster, (c) => c.orgs),
       orgName: Effect.gen(function*() {

@@ -1,8 +1,11 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Toml from "smol-toml"
 import type { UserConfigData } from "../Config.js"
 import { ConfigError } from "../Errors.js"
@@ -301,3 +304,69 @@ export const service = (options: {
     Effect.context<FileSystem.FileSystem | Path.Path | Plugins>(),
     (context) => ({ load: Effect.provide(load(options), context) })
   )
+
+/** @internal */
+export interface ChangeListener {
+  /** A watched directory saw a change that may concern a user config file. */
+  readonly changed: () => void
+  /** Watching stopped (a directory vanished, the watcher failed): changes can no longer be seen. */
+  readonly lost: () => void
+}
+
+/**
+ * Watches directories for changes of `user.toml` / `.neuro.toml` until the scope closes; succeeds
+ * with `false` when it cannot watch all of them (then nothing is cached).
+ */
+/** @internal */
+export type WatchDirectories = (dirs: ReadonlyArray<string>, listener: ChangeListener) => Effect.Effect<boolean, never, Scope.Scope>
+
+/** The directories whose entries decide what `load` reads: the config dir and every ancestor of `cwd` but the root. */
+/** @internal */
+export const watchedDirectories = (options: { readonly configDir: string; readonly cwd?: string | undefined }) =>
+  Effect.map(Path.Path, (path) => {
+    const dirs = [path.resolve(options.configDir)]
+    let here = path.resolve(options.cwd ?? ".")
+    while (path.dirname(here) !== here) {
+      if (!dirs.includes(here)) dirs.push(here)
+      here = path.dirname(here)
+    }
+    return dirs
+  })
+
+/**
+ * `load` remembered until a watched directory reports a change: a call while nothing changed
+ * touches no file. A generation counter makes a change that lands while a load is running
+ * discard that load's result; a lost watcher turns the cache off for good (every call reads).
+ * Successes and user-config errors are remembered; defects and interruptions are not.
+ */
+/** @internal */
+export const cachedLoader = <R>(
+  loadOnce: Effect.Effect<UserConfigData, ConfigError, R>,
+  dirs: ReadonlyArray<string>,
+  watch: WatchDirectories
+): Effect.Effect<Effect.Effect<UserConfigData, ConfigError, R>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    let generation = 0
+    let enabled = true
+    let cached: { readonly generation: number; readonly exit: Exit.Exit<UserConfigData, ConfigError> } | undefined
+    const watching = yield* watch(dirs, {
+      changed: () => {
+        generation++
+        cached = undefined
+      },
+      lost: () => {
+        enabled = false
+        cached = undefined
+      }
+    })
+    if (!watching) return loadOnce
+    return Effect.suspend(() => {
+      if (cached !== undefined && cached.generation === generation) return cached.exit
+      const started = generation
+      return Effect.onExit(loadOnce, (exit) =>
+        Effect.sync(() => {
+          const keep = Exit.isSuccess(exit) || Option.isSome(Cause.failureOption(exit.cause)) && !Cause.isDie(exit.cause)
+          if (enabled && keep && started === generation) cached = { generation: started, exit }
+        }))
+    })
+  })
