@@ -94,9 +94,15 @@ export type StorageError = ApiError | ConfigError | InvalidInputError | FileSyst
  * @category models
  */
 export interface TransferOptions {
-  /** Skip files whose destination is at least as new (neuro-sdk `update`). */
+  /**
+   * Skip files whose destination is at least as new (neuro-sdk `update`). On upload, a newer
+   * remote file shorter than the local one is sent again: it may be what a failed upload left.
+   */
   readonly update?: boolean | undefined
-  /** Resume files whose destination is a shorter, newer prefix (neuro-sdk `continue_`). */
+  /**
+   * Resume files whose destination is a shorter, newer prefix (neuro-sdk `continue_`); a download
+   * also resumes what an interrupted or killed run left in `.<name>.neuro-part` beside it.
+   */
   readonly continue?: boolean | undefined
   readonly progress?: ProgressCallback | undefined
 }
@@ -161,7 +167,11 @@ export declare namespace Storage {
     readonly create: (uri: URL | string, data: Uint8Array | Stream.Stream<Uint8Array, StorageError>) => Effect.Effect<void, StorageError>
     /** Overwrite bytes of an existing file at `offset`. */
     readonly write: (uri: URL | string, data: Uint8Array, offset: number) => Effect.Effect<void, StorageError>
-    /** The bytes of a file, from `offset`, at most `size` of them. */
+    /**
+     * The bytes of a file, from `offset`, at most `size` of them. An answer that ends before the
+     * length the server announced is continued with a ranged read; one that brings nothing more
+     * is a `MalformedResponse`.
+     */
     readonly open: (
       uri: URL | string,
       options?: { readonly offset?: number | undefined; readonly size?: number | undefined }

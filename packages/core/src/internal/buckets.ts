@@ -518,16 +518,12 @@ export const make = Effect.gen(function*() {
     if (Option.isNone(head)) return yield* Effect.fail(Transfer.localError("ENOENT", `No such file: ${src.href}`))
     const blob = head.value
     const emit = yield* Transfer.serialized(options.progress)
-    let offset: Transfer.Decision = 0
     const existing = yield* local.statOption(dstPath)
-    if (Option.isSome(existing)) {
-      if (existing.value.type === "Directory") return yield* Effect.fail(Transfer.localError("EISDIR", `Is a directory: ${dstPath}`))
-      if (options.update === true || options.continue === true) {
-        offset = yield* remote.checkDownload(blobTimes(blob), Transfer.localTimes(existing.value), options.update === true, options.continue === true)
-      }
+    if (Option.isSome(existing) && existing.value.type === "Directory") {
+      return yield* Effect.fail(Transfer.localError("EISDIR", `Is a directory: ${dstPath}`))
     }
-    if (offset === "skip") return
-    yield* local.downloadFile(remote, key, dstPath, blob.size, offset, emit)
+    const flags = { update: options.update === true, continue: options.continue === true }
+    yield* local.download(remote, key, dstPath, blobTimes(blob), flags, emit, { dst: existing })
   })
 
   // ------------------------------------------------------------------ directories

@@ -270,12 +270,14 @@ export const make = Effect.gen(function*() {
     yield* api.discard(HttpClientRequest.bodyUint8Array(request, data, octet), { timeout: null, idempotent: true })
   })
 
-  const openNormalized = (uri: URL, offset: number, size: number | undefined): Stream.Stream<Uint8Array, StorageError> =>
-    Stream.unwrap(Effect.gen(function*() {
+  /** One `OPEN` answer: its body, and how many bytes it promises when it says (`Content-Range`, `X-File-Length`). */
+  const openResponse = (uri: URL, offset: number, size: number | undefined) =>
+    Effect.gen(function*() {
       let request = yield* op("GET", uri, "OPEN")
       const ranged = offset > 0 || size !== undefined
       if (ranged) request = HttpClientRequest.setHeader(request, "Range", `bytes=${offset}-${size === undefined ? "" : offset + size - 1}`)
       const response = yield* api.execute(request, { timeout: null })
+      let length: number | undefined
       if (ranged) {
         if (response.status !== 206) {
           yield* Effect.ignore(api.text(response))
@@ -287,8 +289,38 @@ export const make = Effect.gen(function*() {
           yield* Effect.ignore(api.text(response))
           return yield* Effect.fail(malformed(request, response.status, range === undefined ? "Missed header Content-Range" : `Invalid header Content-Range: ${range}`))
         }
+        length = Number(m[2]) - Number(m[1]) + 1
+      } else {
+        const header = response.headers["x-file-length"]
+        if (header !== undefined && /^\d+$/.test(header.trim())) length = Number(header)
       }
-      return api.body(response, { timeout: BODY_GAP_TIMEOUT })
+      return { body: api.body(response, { timeout: BODY_GAP_TIMEOUT }), length, request, status: response.status }
+    })
+
+  /**
+   * The bytes from `offset` (`size` of them, or to the end). An answer that ends before the
+   * length it announced is followed by a ranged `OPEN` for the rest; one that brings nothing
+   * more is a `MalformedResponse`.
+   */
+  const openNormalized = (uri: URL, offset: number, size: number | undefined): Stream.Stream<Uint8Array, StorageError> =>
+    Stream.unwrap(Effect.map(openResponse(uri, offset, size), (answer) => {
+      const length = answer.length
+      if (length === undefined) return answer.body
+      let got = 0
+      const counted = Stream.map(answer.body, (bytes) => {
+        got += bytes.length
+        return bytes
+      })
+      return Stream.concat(
+        counted,
+        Stream.suspend(() => {
+          if (got >= length) return Stream.empty
+          if (got === 0) {
+            return Stream.fail(malformed(answer.request, answer.status, `the answer ended with none of the ${length} bytes it announced from byte ${offset}`))
+          }
+          return openNormalized(uri, offset + got, length - got)
+        })
+      )
     }))
 
   const open = (
@@ -339,11 +371,14 @@ export const make = Effect.gen(function*() {
         }
         if (size > 0) yield* step(pos)
       }),
-    read: (src, offset) => openNormalized(src, offset, undefined),
+    // one request per read: the engine checks the length against the listed size and resumes
+    read: (src, offset) => Stream.unwrap(Effect.map(openResponse(src, offset, undefined), (answer) => answer.body)),
     readRetries: RETRY_TIMES,
+    // a remote file shorter than the local one may be a failed upload's (storage files are
+    // written in place): `update` sends it again
     checkUpload: (localFile, remoteFile, update, cont) =>
       Effect.map(Ref.get(clock), ({ min }) =>
-        Transfer.decide(localFile, remoteFile, { src: 0, dst: min, threshold: Transfer.TIME_THRESHOLD }, update, cont)),
+        Transfer.decide(localFile, remoteFile, { src: 0, dst: min, threshold: Transfer.TIME_THRESHOLD }, update, cont, true)),
     // + 1: the server truncates modification times to seconds
     checkDownload: (remoteFile, localFile, update, cont) =>
       Effect.map(Ref.get(clock), ({ max }) =>
@@ -410,19 +445,12 @@ export const make = Effect.gen(function*() {
     const remoteFile = yield* statNormalized(src)
     if (!remoteFile.isFile()) return yield* Effect.fail(Transfer.localError("EISDIR", `Is a directory: ${src.href}`))
     const emit = yield* Transfer.serialized(options.progress)
-    let offset: Transfer.Decision = 0
-    if (options.update === true || options.continue === true) {
-      const existing = yield* local.statOption(dstPath)
-      if (Option.isSome(existing) && existing.value.type === "File") {
-        offset = yield* remote.checkDownload(statusTimes(remoteFile), Transfer.localTimes(existing.value), options.update === true, options.continue === true)
-      }
-    }
-    if (offset === "skip") return
     const existing = yield* local.statOption(dstPath)
     if (Option.isSome(existing) && existing.value.type === "Directory") {
       return yield* Effect.fail(Transfer.localError("EISDIR", `Is a directory: ${dstPath}`))
     }
-    yield* local.downloadFile(remote, src, dstPath, remoteFile.size, offset, emit)
+    const flags = { update: options.update === true, continue: options.continue === true }
+    yield* local.download(remote, src, dstPath, statusTimes(remoteFile), flags, emit, { dst: existing })
   })
 
   // ------------------------------------------------------------------ directory transfers

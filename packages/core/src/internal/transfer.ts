@@ -1,8 +1,9 @@
 /**
  * The transfer engine `Storage` and `Buckets` share: local paths, the local tree walk with filters
  * and ignore files, update/continue decisions, serialized progress, the FIFO limiter, resumable
- * downloads into temporary files, and the directory upload/download walks. The remote side is a
- * small interface (`Remote`) each service implements over its own protocol.
+ * downloads into temporary files (checked against the listed size), and the directory
+ * upload/download walks. The remote side is a small interface (`Remote`) each service implements
+ * over its own protocol.
  *
  * @internal
  */
@@ -157,6 +158,10 @@ export const TIME_THRESHOLD = 1
  * by their shift (a clock difference), the file is transferred unless the destination is newer
  * by `threshold` seconds or more; then `update` skips it, and `continue` skips a complete copy
  * or resumes a shorter one.
+ *
+ * `shortMayBePartial`: a destination shorter than the source may be what a failed transfer left
+ * (written just now, so newer): `update` does not skip it but sends the file again (or resumes
+ * it, with `continue`). neuro-sdk skips it.
  */
 /** @internal */
 export const decide = (
@@ -164,11 +169,12 @@ export const decide = (
   dst: FileTimes,
   shifts: { readonly src: number; readonly dst: number; readonly threshold: number },
   update: boolean,
-  cont: boolean
+  cont: boolean,
+  shortMayBePartial = false
 ): Decision => {
   if (src.mtime === undefined || dst.mtime === undefined) return 0
   if ((dst.mtime + shifts.dst) - (src.mtime + shifts.src) < shifts.threshold) return 0
-  if (update) return "skip"
+  if (update && !(shortMayBePartial && dst.size < src.size)) return "skip"
   if (cont) {
     if (src.size === dst.size) return "skip"
     if (dst.size < src.size) return dst.size
@@ -310,6 +316,36 @@ export const concatBytes = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
   return out
 }
 
+/**
+ * The name of a download's temporary file next to its destination `name`. It is the same for
+ * every run, so that what an interrupted or killed download fetched is found again.
+ */
+/** @internal */
+export const partName = (name: string): string => `.${name}.neuro-part`
+
+/** Temporary files being written by downloads of this process. */
+const partsInUse = new Set<string>()
+
+/** Whether a download may skip or resume from what is already on the local side. */
+/** @internal */
+export interface DownloadFlags {
+  readonly update: boolean
+  readonly continue: boolean
+}
+
+/** The destination and temporary file of a download, when already stat'ed (undefined: not yet). */
+/** @internal */
+export interface KnownLocal {
+  readonly dst?: Option.Option<FileSystem.File.Info> | undefined
+  readonly part?: Option.Option<FileSystem.File.Info> | undefined
+}
+
+/** Where a download writes (its temporary file or the destination itself) and from which byte. */
+interface DownloadPlan {
+  readonly into: "part" | "dst"
+  readonly offset: number
+}
+
 const idOf = (info: FileSystem.File.Info) => `${info.dev}:${Option.getOrElse(info.ino, () => -1)}`
 
 // ---------------------------------------------------------------------------------------------
@@ -352,6 +388,24 @@ export const make = Effect.gen(function*() {
       Effect.catchAll(() => Effect.succeed(Option.none<FileSystem.File.Info>()))
     )
 
+  /** The temporary file a download of `dstPath` writes (see `partName`). */
+  const partPath = (dstPath: string) => path.join(path.dirname(dstPath), partName(path.basename(dstPath)))
+
+  /**
+   * The temporary file of a download: the shared name, or a private one (never resumed) while
+   * another download in this process writes the shared one.
+   */
+  const claimPart = (dstPath: string) =>
+    Effect.sync(() => {
+      const shared = partPath(dstPath)
+      if (!partsInUse.has(shared)) {
+        partsInUse.add(shared)
+        return { path: shared, resumable: true, release: Effect.sync(() => partsInUse.delete(shared)) }
+      }
+      const unique = path.join(path.dirname(dstPath), `.${path.basename(dstPath)}.${Math.random().toString(36).slice(2, 10)}.neuro-part`)
+      return { path: unique, resumable: false, release: Effect.void }
+    })
+
   /** A directory's entries sorted by name, each with its `stat` (following links) when it has one. */
   const readDir = (dir: string) =>
     Effect.gen(function*() {
@@ -384,11 +438,149 @@ export const make = Effect.gen(function*() {
       yield* emit(() => new StorageProgressComplete({ src, dst: dstUrl, size }))
     })
 
+  const regularFile = (info: Option.Option<FileSystem.File.Info>) => Option.filter(info, (i) => i.type === "File")
+
   /**
-   * Download into `dstPath`: a temporary file renamed when complete (removed on failure), or
-   * appended from `offset` (continue). A transient failure resumes from the bytes written, up
-   * to `remote.readRetries` times in a row without progress.
+   * Where a download starts (storage.md §5.7 with our temporary file): `update`/`continue` compare
+   * the destination as neuro-sdk does; `continue` then also resumes the temporary file an
+   * interrupted download left, when it is newer than the remote file and not longer (a complete
+   * one is just renamed). Whichever of the two holds more is resumed; a skip or an in-place resume
+   * removes a stale temporary file, a fresh download overwrites it.
    */
+  const planDownload = <P, E>(
+    remote: Remote<P, E>,
+    dstPath: string,
+    times: FileTimes,
+    flags: DownloadFlags,
+    known: KnownLocal | undefined
+  ): Effect.Effect<DownloadPlan | "skip"> =>
+    Effect.gen(function*() {
+      const fresh: DownloadPlan = { into: "part", offset: 0 }
+      if (!flags.update && !flags.continue) return fresh
+      const part = partPath(dstPath)
+      const dst = regularFile(known?.dst ?? (yield* statOption(dstPath)))
+      const partInfo = regularFile(known?.part ?? (yield* statOption(part)))
+      // a stale one (not while a download of this process writes it)
+      const dropPart = Option.isSome(partInfo) && !partsInUse.has(part) ? Effect.ignore(fs.remove(part)) : Effect.void
+      const dstDecision = Option.isSome(dst) ? yield* remote.checkDownload(times, localTimes(dst.value), flags.update, flags.continue) : 0
+      if (dstDecision === "skip") {
+        yield* dropPart
+        return "skip"
+      }
+      const partDecision = flags.continue && Option.isSome(partInfo)
+        ? yield* remote.checkDownload(times, localTimes(partInfo.value), false, true)
+        : 0
+      const partOffset = partDecision === "skip" ? times.size : partDecision
+      if (partOffset > 0 && partOffset >= dstDecision) return { into: "part", offset: partOffset }
+      if (dstDecision > 0) {
+        yield* dropPart
+        return { into: "dst", offset: dstDecision }
+      }
+      return fresh
+    })
+
+  /**
+   * Fetch the remote bytes from `cursor.pos` into the open `file` until `size`, advancing
+   * `cursor.pos` by what was written. A transient failure resumes from there, up to
+   * `remote.readRetries` times in a row without progress; an answer that ends early asks for the
+   * rest with a new read, and one that brings nothing is a `MalformedResponse`.
+   */
+  const fetchInto = <P, E extends { readonly _tag: string }>(
+    remote: Remote<P, E>,
+    src: P,
+    file: FileSystem.File,
+    cursor: { pos: number },
+    size: number,
+    step: (current: number) => Effect.Effect<void>
+  ): Effect.Effect<void, E | LocalError | Errors.MalformedResponse> =>
+    Effect.gen(function*() {
+      const short = () =>
+        new Errors.MalformedResponse({
+          description: `${remote.url(src).href} ended after ${cursor.pos} of its ${size} bytes (did it change while downloading?)`
+        })
+      let attempt = 0
+      while (cursor.pos < size) {
+        const before = cursor.pos
+        const result = yield* Effect.either(
+          Stream.runForEachChunk(remote.read(src, cursor.pos), (chunks) => {
+            const data = concatBytes(Chunk.toReadonlyArray(chunks))
+            if (data.length === 0) return Effect.void
+            return Effect.zipRight(
+              Effect.mapError(file.writeAll(data), fromPlatform),
+              Effect.suspend(() => {
+                cursor.pos += data.length
+                return step(cursor.pos)
+              })
+            )
+          })
+        )
+        if (cursor.pos >= size) break
+        if (result._tag === "Right") {
+          if (cursor.pos === before) return yield* Effect.fail(short())
+          attempt = 0
+          continue
+        }
+        const error = result.left
+        // asking past the end of the file: it is shorter now than listed
+        if (Predicate.hasProperty(error, "status") && error.status === 416 && cursor.pos > 0) return yield* Effect.fail(short())
+        if (!isTransient(error)) return yield* Effect.fail(error)
+        attempt = cursor.pos > before ? 0 : attempt + 1
+        if (attempt > remote.readRetries) return yield* Effect.fail(error)
+        yield* Effect.sleep(Duration.millis(Math.min(2000, 100 * 2 ** attempt)))
+      }
+    })
+
+  /**
+   * Download one file by `plan`: a destination resumed in place (neuro-sdk's `continue`) is
+   * appended to; otherwise the bytes go to `.<name>.neuro-part` next to the destination (resumed
+   * from `plan.offset`), renamed into place when complete. An interrupted download (or a killed
+   * process) leaves that file for a later `continue`; a failed one removes it unless it was resumed
+   * (it then keeps at least what it held).
+   */
+  const transferFile = <P, E extends { readonly _tag: string }>(
+    remote: Remote<P, E>,
+    src: P,
+    dstPath: string,
+    size: number,
+    plan: DownloadPlan,
+    emit: Emit
+  ): Effect.Effect<void, E | LocalError | Errors.MalformedResponse> =>
+    Effect.gen(function*() {
+      const srcUrl = remote.url(src)
+      const dst = fileUri(dstPath)
+      yield* emit(() => new StorageProgressStart({ src: srcUrl, dst, size }))
+      const cursor = { pos: plan.offset }
+      const step = (current: number) => emit(() => new StorageProgressStep({ src: srcUrl, dst, current, size }))
+      const fetch = (target: string) =>
+        Effect.scoped(Effect.gen(function*() {
+          const file = yield* Effect.mapError(fs.open(target, { flag: cursor.pos > 0 ? "r+" : "w" }), fromPlatform)
+          if (cursor.pos > 0) yield* file.seek(cursor.pos, "start")
+          yield* fetchInto(remote, src, file, cursor, size, step)
+        }))
+      if (plan.into === "dst") {
+        yield* fetch(dstPath)
+      } else {
+        const keep = (exit: Exit.Exit<unknown, unknown>, resumable: boolean) =>
+          resumable && cursor.pos > 0 && (Exit.isInterrupted(exit) || plan.offset > 0)
+        yield* Effect.acquireUseRelease(
+          claimPart(dstPath),
+          (part) =>
+            Effect.suspend(() => {
+              if (!part.resumable) cursor.pos = 0
+              return fetch(part.path)
+            }).pipe(
+              Effect.zipRight(Effect.mapError(fs.rename(part.path, dstPath), fromPlatform)),
+              Effect.onExit((exit) =>
+                Exit.isSuccess(exit) || keep(exit, part.resumable) ? Effect.void : Effect.ignore(fs.remove(part.path))
+              )
+            ),
+          (part) => part.release
+        )
+      }
+      yield* emit(() => new StorageProgressComplete({ src: srcUrl, dst, size }))
+    })
+
+  /** Download at a given offset: 0 into a fresh temporary file, more by appending to the destination. */
   const downloadFile = <P, E extends { readonly _tag: string }>(
     remote: Remote<P, E>,
     src: P,
@@ -396,53 +588,24 @@ export const make = Effect.gen(function*() {
     size: number,
     offset: number,
     emit: Emit
-  ): Effect.Effect<void, E | LocalError> =>
-    Effect.gen(function*() {
-      const srcUrl = remote.url(src)
-      const dst = fileUri(dstPath)
-      yield* emit(() => new StorageProgressStart({ src: srcUrl, dst, size }))
-      const target = offset > 0
-        ? dstPath
-        : path.join(path.dirname(dstPath), `.${path.basename(dstPath)}.${Math.random().toString(36).slice(2, 10)}.neuro-part`)
-      const fetchInto = Effect.scoped(Effect.gen(function*() {
-        const file = yield* Effect.mapError(fs.open(target, { flag: offset > 0 ? "r+" : "w" }), fromPlatform)
-        let pos = offset
-        if (pos > 0) yield* file.seek(pos, "start")
-        let attempt = 0
-        while (pos < size) {
-          const before = pos
-          const result = yield* Effect.either(
-            Stream.runForEachChunk(remote.read(src, pos), (chunks) => {
-              const data = concatBytes(Chunk.toReadonlyArray(chunks))
-              if (data.length === 0) return Effect.void
-              return Effect.zipRight(
-                Effect.mapError(file.writeAll(data), fromPlatform),
-                Effect.suspend(() => {
-                  pos += data.length
-                  const current = pos
-                  return emit(() => new StorageProgressStep({ src: srcUrl, dst, current, size }))
-                })
-              )
-            })
-          )
-          if (result._tag === "Right") break
-          const error = result.left
-          if (!isTransient(error)) return yield* Effect.fail(error)
-          attempt = pos > before ? 0 : attempt + 1
-          if (attempt > remote.readRetries) return yield* Effect.fail(error)
-          yield* Effect.sleep(Duration.millis(Math.min(2000, 100 * 2 ** attempt)))
-        }
-      }))
-      if (offset > 0) {
-        yield* fetchInto
-      } else {
-        yield* fetchInto.pipe(
-          Effect.zipRight(Effect.mapError(fs.rename(target, dstPath), fromPlatform)),
-          Effect.onExit((exit) => (exit._tag === "Success" ? Effect.void : Effect.ignore(fs.remove(target))))
-        )
-      }
-      yield* emit(() => new StorageProgressComplete({ src: srcUrl, dst, size }))
-    })
+  ): Effect.Effect<void, E | LocalError | Errors.MalformedResponse> =>
+    transferFile(remote, src, dstPath, size, offset > 0 ? { into: "dst", offset } : { into: "part", offset: 0 }, emit)
+
+  /**
+   * Download one file as `update`/`continue` decide (`planDownload`); a skip sends no event.
+   * `known`: the destination and temporary file already stat'ed by a tree walk.
+   */
+  const download = <P, E extends { readonly _tag: string }>(
+    remote: Remote<P, E>,
+    src: P,
+    dstPath: string,
+    times: FileTimes,
+    flags: DownloadFlags,
+    emit: Emit,
+    known?: KnownLocal
+  ): Effect.Effect<void, E | LocalError | Errors.MalformedResponse> =>
+    Effect.flatMap(planDownload(remote, dstPath, times, flags, known), (plan) =>
+      plan === "skip" ? Effect.void : transferFile(remote, src, dstPath, times.size, plan, emit))
 
   // ------------------------------------------------------------------ trees
 
@@ -553,7 +716,7 @@ export const make = Effect.gen(function*() {
       const cont = options.continue
       const slots = yield* makeLimiter(concurrency)
 
-      const walk = (src: P, dir: string, rel: string): Effect.Effect<void, E | LocalError> =>
+      const walk = (src: P, dir: string, rel: string): Effect.Effect<void, E | LocalError | Errors.MalformedResponse> =>
         Effect.gen(function*() {
           // a file in the way is EEXIST, as neuro-sdk's `mkdir(parents=True, exist_ok=True)`
           yield* Effect.mapError(fs.makeDirectory(dir, { recursive: true }), fromPlatform)
@@ -567,7 +730,7 @@ export const make = Effect.gen(function*() {
             }
           }
           const entries = yield* slots.withPermits(1)(remote.listFolder(src))
-          const tasks: Array<Effect.Effect<void, E | LocalError>> = []
+          const tasks: Array<Effect.Effect<void, E | LocalError | Errors.MalformedResponse>> = []
           for (const e of entries) {
             if (e._tag === "Fail" && e.name === undefined) {
               tasks.push(emit(() => new StorageProgressFail({ src: e.src, dst: dstUri, message: e.message })))
@@ -582,13 +745,8 @@ export const make = Effect.gen(function*() {
             } else if (e._tag === "Dir") {
               tasks.push(walk(remote.child(src, name), childPath, childRel))
             } else {
-              const childSrc = remote.child(src, name)
-              tasks.push(Effect.gen(function*() {
-                const l = local.get(name)
-                const decision = l !== undefined ? yield* remote.checkDownload(e.times, localTimes(l), update, cont) : 0
-                if (decision === "skip") return
-                yield* slots.withPermits(1)(downloadFile(remote, childSrc, childPath, e.times.size, decision, emit))
-              }))
+              const known: KnownLocal = { dst: Option.fromNullable(local.get(name)), part: Option.fromNullable(local.get(partName(name))) }
+              tasks.push(slots.withPermits(1)(download(remote, remote.child(src, name), childPath, e.times, { update, continue: cont }, emit, known)))
             }
           }
           yield* Effect.all(tasks, { concurrency, discard: true })
@@ -606,6 +764,7 @@ export const make = Effect.gen(function*() {
     localDir,
     uploadFile,
     downloadFile,
+    download,
     uploadTree,
     downloadTree
   }
