@@ -22,6 +22,7 @@ import type { AuthToken } from "./AuthToken.js"
 import type { ClusterService, Endpoints } from "./Endpoints.js"
 import type { ApiError, ConfigError } from "./Errors.js"
 import * as internal from "./internal/apiClient.js"
+import * as tracing from "./internal/httpTracing.js"
 import type { WebSocketConnection, WebSocketDialer } from "./WebSocket.js"
 
 /**
@@ -77,8 +78,9 @@ export interface Options {
  */
 export interface RequestOptions {
   /**
-   * Whether the request may be sent again after a transient failure. Defaults to true for GET,
-   * HEAD, PUT, DELETE and OPTIONS. Requests with streamed bodies are never retried.
+   * Whether the request may be sent again after a transient failure (no answer, a retryable
+   * status, or, for `json`, `discard` and `ndjson`, an answer cut by the network). Defaults to true
+   * for GET, HEAD, PUT, DELETE and OPTIONS. Requests with streamed bodies are never retried.
    */
   readonly idempotent?: boolean | undefined
   /** Override the client's timeout for this request (`null` disables it). */
@@ -137,7 +139,10 @@ export declare namespace ApiClient {
       request: HttpClientRequest.HttpClientRequest,
       options?: RequestOptions
     ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ApiError>
-    /** Send a request and decode its JSON body. */
+    /**
+     * Send a request and decode its JSON body. A body cut by the network is a `NetworkError`, and
+     * the request is sent again when it may be.
+     */
     readonly json: <A, I>(
       request: HttpClientRequest.HttpClientRequest,
       schema: Schema.Schema<A, I>,
@@ -148,6 +153,11 @@ export declare namespace ApiClient {
     /**
      * A streamed listing: NDJSON read line by line with constant memory (`{"error": ...}` lines
      * fail the stream with a typed error), or the whole JSON document when the server does not stream.
+     *
+     * A body cut by the network fails with a `NetworkError`; the unfinished last line is never
+     * parsed (a last line without a newline counts only when the body ends cleanly). The request
+     * is sent again when it may be and nothing has come out of the stream yet; once items were
+     * emitted, sending it again would emit them twice, so the stream fails instead.
      */
     readonly ndjson: <A, I>(
       request: HttpClientRequest.HttpClientRequest,
@@ -179,8 +189,8 @@ export declare namespace ApiClient {
     readonly body: (response: HttpClientResponse.HttpClientResponse, options?: BodyOptions) => Stream.Stream<Uint8Array, ApiError>
     /**
      * The NDJSON body of a response from `execute`, by the rules of `ndjson` (`{"error": ...}`
-     * lines fail the stream with a typed error), for callers that need the response itself
-     * (headers, a non-NDJSON answer of their own).
+     * lines fail the stream with a typed error, a cut body is a `NetworkError`), for callers that
+     * need the response itself (headers, a non-NDJSON answer of their own). Nothing is sent again.
      */
     readonly lines: <A, I>(
       response: HttpClientResponse.HttpClientResponse,
@@ -242,3 +252,17 @@ export const appendPath: (url: URL | string, ...segments: ReadonlyArray<string>)
  */
 export const USER_AGENT: string = internal.USER_AGENT
 
+/**
+ * `client` with tracing that records no credential. Each request gets one `http.client` span, as
+ * `@effect/platform` opens it (same name and attributes), but credential-bearing headers
+ * (`Authorization`, `Cookie`, `x-amz-security-token`, any name with token, secret, key,
+ * signature or password) and query parameters (presigned URL signatures, tokens) are redacted,
+ * and the span ends with a void success, or with the error rebuilt over a copy of the request
+ * without body or credentials (the platform's span ends with the response or error, which hold
+ * the request in clear). `ApiClient` applies it to its transport; `NodeHttp.layer` applies it to
+ * every request of the SDK.
+ *
+ * @since 1.0.0
+ * @category utils
+ */
+export const withSafeTracing: (client: HttpClient.HttpClient) => HttpClient.HttpClient = tracing.withSafeTracing

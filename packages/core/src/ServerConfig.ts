@@ -8,11 +8,11 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Errors from "./Errors.js"
 import * as internal from "./internal/apiClient.js"
+import { describeParseError } from "./internal/decodeError.js"
 
 /**
  * A resource preset of a cluster (`cpu-small`, `gpu-t4`, ...).
@@ -172,7 +172,8 @@ export const PresetFromServer: Schema.Schema<Preset, typeof PresetWire.Encoded> 
 
 /** A URL as text: kept as given (the stored form must round-trip), but it must parse. */
 const UrlText = Schema.String.pipe(
-  Schema.filter((s) => URL.canParse(s) || `expected an absolute URL, got ${JSON.stringify(s)}`)
+  // decode errors name the field and this description, never the value
+  Schema.filter((s) => URL.canParse(s), { description: "an absolute URL" })
 )
 
 /** A URL as text, or `""` (neuro-sdk reads an empty optional URL as none). */
@@ -527,7 +528,7 @@ export const fetch: (
     const config = yield* Schema.decodeUnknown(ServerConfigFromServer, { errors: "all" })(json).pipe(
       Effect.mapError((e) =>
         new Errors.MalformedResponse({
-          description: `the server configuration is malformed: ${ParseResult.TreeFormatter.formatErrorSync(e)}`,
+          description: `the server configuration is malformed: ${describeParseError(e)}`,
           status: 200,
           ...context
         })

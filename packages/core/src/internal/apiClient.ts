@@ -2,11 +2,11 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
@@ -17,6 +17,8 @@ import { AuthToken } from "../AuthToken.js"
 import { Endpoints, serviceUrl } from "../Endpoints.js"
 import * as Errors from "../Errors.js"
 import { WebSocketDialer } from "../WebSocket.js"
+import { describeParseError } from "./decodeError.js"
+import { withSafeTracing } from "./httpTracing.js"
 import { quotePath } from "./uri.js"
 
 type Requirements = ApiClientModule.Requirements
@@ -185,10 +187,11 @@ const readJson = (response: HttpClientResponse.HttpClientResponse, timeout: Dura
     })
   })
 
+// the description names paths and expected types only: a received value can be a credential,
+// and printing a deeply nested one overflows the stack
 const decodeWith = <A, I>(schema: Schema.Schema<A, I>, response: HttpClientResponse.HttpClientResponse) => {
   const decode = Schema.decodeUnknown(schema, { errors: "all" })
-  return (u: unknown) =>
-    Effect.mapError(decode(u), (e) => malformed(response.request, response.status, ParseResult.TreeFormatter.formatErrorSync(e)))
+  return (u: unknown) => Effect.mapError(decode(u), (e) => malformed(response.request, response.status, describeParseError(e)))
 }
 
 const decodeBody = <A, I>(response: HttpClientResponse.HttpClientResponse, schema: Schema.Schema<A, I>, timeout: Duration.Duration | null) =>
@@ -205,9 +208,18 @@ const bodyStream = (
     : s.pipe(Stream.timeoutFail(() => timeoutError(response, `no data for ${Duration.format(timeout)}`), timeout))
 }
 
+/** JSON text of a received value; one too deep to print is not printed. */
+const jsonText = (u: unknown): string => {
+  try {
+    return JSON.stringify(u) ?? String(u)
+  } catch {
+    return "(a value too deeply nested to show)"
+  }
+}
+
 /** An in-band `{"error": ..., "errno"?: ...}` line of an NDJSON stream as a typed error. */
 const lineError = (line: Record<string, unknown>, request: HttpClientRequest.HttpClientRequest): Errors.ApiError => {
-  const description = typeof line.error === "string" ? line.error : JSON.stringify(line.error)
+  const description = typeof line.error === "string" ? line.error : jsonText(line.error)
   if (typeof line.errno === "string") return Errors.fromErrno(line.errno, description, contextOf(request))
   return new Errors.NDJSONError({ description, method: request.method, url: request.url })
 }
@@ -215,6 +227,31 @@ const lineError = (line: Record<string, unknown>, request: HttpClientRequest.Htt
 /** @internal */
 export const isNdjson = (response: HttpClientResponse.HttpClientResponse) =>
   (response.headers["content-type"] ?? "").startsWith("application/x-ndjson")
+
+/**
+ * The lines of a text stream. The last line needs no newline when the stream ends cleanly (the
+ * storage service ends some listings that way), but when the stream fails, the unfinished line is
+ * dropped: it is the part of a line that arrived before the connection broke, never a whole one.
+ * (`Stream.splitLines` emits that tail before the failure.)
+ */
+const completeLines = <E>(text: Stream.Stream<string, E>): Stream.Stream<string, E> =>
+  Stream.suspend(() => {
+    let pending: Array<string> = []
+    const lines = Stream.mapConcat(text, (chunk) => {
+      const out: Array<string> = []
+      let start = 0
+      for (let nl = chunk.indexOf("\n"); nl !== -1; nl = chunk.indexOf("\n", start)) {
+        pending.push(chunk.slice(start, nl))
+        out.push(pending.join(""))
+        pending = []
+        start = nl + 1
+      }
+      if (start < chunk.length) pending.push(chunk.slice(start))
+      return out
+    })
+    // reached only when `text` ended without failing
+    return Stream.concat(lines, Stream.suspend(() => Stream.make(pending.join(""))))
+  })
 
 /** The NDJSON body: blank lines skipped, `{"error"}` lines fail the stream, every other line decoded. */
 const ndjsonLines = <A, I>(
@@ -226,7 +263,7 @@ const ndjsonLines = <A, I>(
   const decode = decodeWith(schema, response)
   return bodyStream(response, timeout).pipe(
     Stream.decodeText(),
-    Stream.splitLines,
+    completeLines,
     Stream.filter((line) => line.trim() !== ""),
     Stream.mapEffect((line) =>
       Effect.try({
@@ -239,12 +276,115 @@ const ndjsonLines = <A, I>(
   )
 }
 
+/** The items of a listing sent as one JSON document (a list, or a list under `listKey`). */
+const jsonList = <A, I>(
+  response: HttpClientResponse.HttpClientResponse,
+  schema: Schema.Schema<A, I>,
+  listKey: string | undefined,
+  timeout: Duration.Duration | null
+): Stream.Stream<A, Errors.ApiError> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const doc = yield* readJson(response, timeout)
+    const list = listKey === undefined ? doc : Predicate.isRecord(doc) ? doc[listKey] : undefined
+    if (!Array.isArray(list)) {
+      const expected = listKey === undefined ? "expected a JSON list" : `expected a "${listKey}" list`
+      return yield* Effect.fail(malformed(response.request, response.status, expected))
+    }
+    return Stream.fromIterable(list as ReadonlyArray<unknown>).pipe(Stream.mapEffect(decodeWith(schema, response)))
+  }))
+
+/** An answer, and the retry number that got it (0: the first attempt). */
+interface Sent {
+  readonly response: HttpClientResponse.HttpClientResponse
+  readonly attempt: number
+}
+
+/** Sending requests, with retries until an answer (built by `make`). */
+interface Sender {
+  /** The retry policy of a request, or `undefined` when it may not be sent twice. */
+  readonly policyOf: (request: HttpClientRequest.HttpClientRequest, opts: ApiClientModule.RequestOptions) => ApiClientModule.RetryPolicy | undefined
+  /**
+   * Send a request from retry number `from` on, retrying transient failures; the answer comes with
+   * the retry number that got it, so that a caller sending again after a broken body goes on counting.
+   */
+  readonly sendFrom: (
+    request: HttpClientRequest.HttpClientRequest,
+    opts: ApiClientModule.RequestOptions,
+    from: number
+  ) => Effect.Effect<Sent, Errors.ApiError>
+}
+
+const delayFor = (attempt: number, policy: ApiClientModule.RetryPolicy) =>
+  Effect.gen(function*() {
+    const base = Duration.toMillis(policy.baseDelay) * Math.pow(policy.factor, attempt)
+    const capped = Math.min(base, Duration.toMillis(policy.maxDelay))
+    const factor = policy.jitter ? 0.5 + (yield* Random.next) : 1
+    return Duration.millis(Math.round(capped * factor))
+  })
+
+/** The policy when `error`, met after `attempt` retries, may be retried. */
+const retryAfterError = (policy: ApiClientModule.RetryPolicy | undefined, attempt: number, error: Errors.ApiError) =>
+  policy !== undefined && attempt < policy.times && error._tag === "NetworkError" ? policy : undefined
+
+const backoff = (attempt: number, policy: ApiClientModule.RetryPolicy) => Effect.flatMap(delayFor(attempt, policy), Effect.sleep)
+
+/**
+ * Send a request and read its answer with `read`. An answer cut by the network is a
+ * `NetworkError`, and the request is sent again when it may be (the same policy as a request
+ * that got no answer).
+ */
+const exchange = <A>(
+  sender: Sender,
+  request: HttpClientRequest.HttpClientRequest,
+  opts: ApiClientModule.RequestOptions,
+  read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, Errors.ApiError>
+): Effect.Effect<A, Errors.ApiError> => {
+  const policy = sender.policyOf(request, opts)
+  const loop = (from: number): Effect.Effect<A, Errors.ApiError> =>
+    Effect.flatMap(sender.sendFrom(request, opts, from), ({ attempt, response }) =>
+      Effect.catchAll(read(response), (error) => {
+        const retry = retryAfterError(policy, attempt, error)
+        return retry === undefined ? Effect.fail(error) : Effect.zipRight(backoff(attempt, retry), loop(attempt + 1))
+      }))
+  return loop(0)
+}
+
+/**
+ * `exchange` for a streamed answer. The request is sent again only while nothing has come out
+ * of the stream: once items were emitted, sending it again would emit them twice, so a later cut
+ * fails the stream with the `NetworkError`.
+ */
+const streamExchange = <A>(
+  sender: Sender,
+  request: HttpClientRequest.HttpClientRequest,
+  opts: ApiClientModule.RequestOptions,
+  read: (response: HttpClientResponse.HttpClientResponse) => Stream.Stream<A, Errors.ApiError>
+): Stream.Stream<A, Errors.ApiError> => {
+  const policy = sender.policyOf(request, opts)
+  const loop = (from: number): Stream.Stream<A, Errors.ApiError> =>
+    Stream.unwrap(Effect.map(sender.sendFrom(request, opts, from), ({ attempt, response }) => {
+      let emitted = false
+      return read(response).pipe(
+        Stream.mapChunks((chunk) => {
+          if (Chunk.isNonEmpty(chunk)) emitted = true
+          return chunk
+        }),
+        Stream.catchAll((error) => {
+          const retry = emitted ? undefined : retryAfterError(policy, attempt, error)
+          return retry === undefined ? Stream.fail(error) : Stream.unwrap(Effect.as(backoff(attempt, retry), loop(attempt + 1)))
+        })
+      )
+    }))
+  return loop(0)
+}
+
 /** @internal */
 export const make = Effect.fnUntraced(function*(
   options: ApiClientModule.Options = {}
 ): Effect.fn.Return<ApiClientModule.ApiClient.Service, never, Requirements> {
-  // tracing headers are neuro-sdk's own (b3, sentry-trace), not Effect's span propagation
-  const http = HttpClient.withTracerPropagation(yield* HttpClient.HttpClient, false)
+  // tracing headers are neuro-sdk's own (b3, sentry-trace), not Effect's span propagation; the
+  // spans record no credential, whatever the transport
+  const http = HttpClient.withTracerPropagation(withSafeTracing(yield* HttpClient.HttpClient), false)
   const auth = yield* AuthToken
   const endpoints = yield* Endpoints
   const dialer = yield* WebSocketDialer
@@ -269,22 +409,15 @@ export const make = Effect.fnUntraced(function*(
       return req
     })
 
-  const delayFor = (attempt: number, policy: ApiClientModule.RetryPolicy) =>
-    Effect.gen(function*() {
-      const base = Duration.toMillis(policy.baseDelay) * Math.pow(policy.factor, attempt)
-      const capped = Math.min(base, Duration.toMillis(policy.maxDelay))
-      const factor = policy.jitter ? 0.5 + (yield* Random.next) : 1
-      return Duration.millis(Math.round(capped * factor))
-    })
-
-  const send = (
-    request: HttpClientRequest.HttpClientRequest,
-    opts: ApiClientModule.RequestOptions = {}
-  ): Effect.Effect<HttpClientResponse.HttpClientResponse, Errors.ApiError> => {
-    const timeout = resolveTimeout(opts.timeout, clientTimeout)
+  const policyOf: Sender["policyOf"] = (request, opts) => {
     const replayable = request.body._tag !== "Stream"
     const idempotent = replayable && (opts.idempotent ?? IDEMPOTENT_METHODS.has(request.method))
-    const policy = idempotent ? retryPolicy : undefined
+    return idempotent ? retryPolicy : undefined
+  }
+
+  const sendFrom: Sender["sendFrom"] = (request, opts, from) => {
+    const timeout = resolveTimeout(opts.timeout, clientTimeout)
+    const policy = policyOf(request, opts)
     const once = Effect.flatMap(prepare(request, opts.auth ?? true), (req) => {
       const exec = http.execute(req).pipe(Effect.mapError(fromHttpClientError))
       return timeout === null ? exec : exec.pipe(
@@ -300,22 +433,22 @@ export const make = Effect.fnUntraced(function*(
         })
       )
     })
-    const loop = (attempt: number): Effect.Effect<HttpClientResponse.HttpClientResponse, Errors.ApiError> =>
+    const loop = (attempt: number): Effect.Effect<Sent, Errors.ApiError> =>
       once.pipe(
         Effect.matchEffect({
-          onFailure: (error) =>
-            policy !== undefined && attempt < policy.times && error._tag === "NetworkError"
-              ? Effect.flatMap(delayFor(attempt, policy), (d) => Effect.zipRight(Effect.sleep(d), loop(attempt + 1)))
-              : Effect.fail(error),
+          onFailure: (error) => {
+            const retry = retryAfterError(policy, attempt, error)
+            return retry === undefined ? Effect.fail(error) : Effect.zipRight(backoff(attempt, retry), loop(attempt + 1))
+          },
           onSuccess: (response) => {
-            if (response.status < 400) return Effect.succeed(response)
+            if (response.status < 400) return Effect.succeed({ response, attempt })
             if (policy !== undefined && attempt < policy.times && RETRY_STATUSES.has(response.status)) {
               return Effect.gen(function*() {
                 yield* Effect.ignore(response.text)
                 const now = yield* Clock.currentTimeMillis
-                const backoff = yield* delayFor(attempt, policy)
+                const fallback = yield* delayFor(attempt, policy)
                 const delay = Option.match(parseRetryAfter(response.headers["retry-after"], now), {
-                  onNone: () => backoff,
+                  onNone: () => fallback,
                   onSome: (d) => Duration.min(d, Duration.decode(policy.maxDelay))
                 })
                 yield* Effect.sleep(delay)
@@ -329,39 +462,35 @@ export const make = Effect.fnUntraced(function*(
           }
         })
       )
-    return loop(0)
+    return loop(from)
   }
+
+  const send = (request: HttpClientRequest.HttpClientRequest, opts: ApiClientModule.RequestOptions = {}) =>
+    Effect.map(sendFrom(request, opts, 0), (sent) => sent.response)
+
+  const sender: Sender = { policyOf, sendFrom }
 
   const bodyTimeout = (opts: ApiClientModule.BodyOptions | undefined) => resolveTimeout(opts?.timeout, clientTimeout)
 
   const json = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>, opts: ApiClientModule.RequestOptions = {}) =>
-    Effect.flatMap(send(request, opts), (response) => decodeBody(response, schema, bodyTimeout(opts)))
+    exchange(sender, request, opts, (response) => decodeBody(response, schema, bodyTimeout(opts)))
 
   const discard = (request: HttpClientRequest.HttpClientRequest, opts: ApiClientModule.RequestOptions = {}) =>
-    Effect.flatMap(send(request, opts), (response) => readText(response, bodyTimeout(opts))).pipe(Effect.asVoid)
+    exchange(sender, request, opts, (response) => readText(response, bodyTimeout(opts))).pipe(Effect.asVoid)
 
   const bytes = (request: HttpClientRequest.HttpClientRequest, opts: ApiClientModule.RequestOptions = {}) =>
     Stream.unwrap(Effect.map(send(request, opts), (r) => bodyStream(r, bodyTimeout(opts))))
 
   const ndjson = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>, opts: ApiClientModule.NdjsonOptions = {}) =>
-    Stream.unwrap(Effect.map(send(HttpClientRequest.setHeader(request, "Accept", "application/x-ndjson"), opts), (response) => {
-      if (isNdjson(response)) return ndjsonLines(response, schema, bodyTimeout(opts))
-      const decode = decodeWith(schema, response)
-      return Stream.unwrap(Effect.gen(function*() {
-        const doc = yield* readJson(response, bodyTimeout(opts))
-        const list = opts.listKey === undefined
-          ? doc
-          : Predicate.isRecord(doc)
-          ? doc[opts.listKey]
-          : undefined
-        if (!Array.isArray(list)) {
-          return yield* Effect.fail(
-            malformed(response.request, response.status, opts.listKey === undefined ? "expected a JSON list" : `expected a "${opts.listKey}" list`)
-          )
-        }
-        return Stream.fromIterable(list as ReadonlyArray<unknown>).pipe(Stream.mapEffect(decode))
-      }))
-    }))
+    streamExchange(
+      sender,
+      HttpClientRequest.setHeader(request, "Accept", "application/x-ndjson"),
+      opts,
+      (response) =>
+        isNdjson(response)
+          ? ndjsonLines(response, schema, bodyTimeout(opts))
+          : jsonList(response, schema, opts.listKey, bodyTimeout(opts))
+    )
 
   const websocket = (url: URL, wsOpts: { readonly protocols?: ReadonlyArray<string> | undefined; readonly auth?: boolean | undefined } = {}) =>
     Effect.gen(function*() {

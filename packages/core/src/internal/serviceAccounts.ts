@@ -1,6 +1,5 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
-import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -10,6 +9,7 @@ import { Config } from "../Config.js"
 import * as Errors from "../Errors.js"
 import type * as ServiceAccountsModule from "../ServiceAccounts.js"
 import { ServiceAccount } from "./serviceAccountsModels.js"
+import { describeParseError } from "./decodeError.js"
 
 const AccountWire = Schema.Struct({
   id: Schema.String,
@@ -52,7 +52,7 @@ export const make = Effect.gen(function*() {
       if (typeof token !== "string") return yield* Effect.fail(malformed("the answer has no \"token\" string"))
       const redacted = Redacted.make(token)
       const wire = yield* Schema.decodeUnknown(AccountWire, { errors: "all" })(rest).pipe(
-        Effect.mapError((e) => malformed(ParseResult.TreeFormatter.formatErrorSync(e)))
+        Effect.mapError((e) => malformed(describeParseError(e)))
       )
       return { account: toAccount(wire), token: redacted }
     }).pipe(Effect.withSpan("ServiceAccounts.create"))

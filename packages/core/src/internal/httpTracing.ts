@@ -1,0 +1,160 @@
+/**
+ * Tracing of HTTP requests that records no credential.
+ *
+ * `@effect/platform`'s `HttpClient` opens an `http.client` span per request. It records request
+ * headers except a few names (`Headers.currentRedactedNames`: not `x-amz-security-token`), and it
+ * ends the span with the exit of the transport: on success the response, which holds the request
+ * with every header in clear; on failure a `RequestError` holding the same request, body included
+ * (a secret's value, a token form). An exporter printing either prints the credentials.
+ *
+ * `withSafeTracing` turns that span off for the wrapped client and opens its own, with the same
+ * name and attributes (OpenTelemetry semantic conventions), where credential-bearing headers and
+ * query parameters are redacted, and which ends with a void success or with errors rebuilt from a
+ * credential-free copy of the request.
+ */
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import * as Redacted from "effect/Redacted"
+import type * as Tracer from "effect/Tracer"
+
+/**
+ * Header names whose values are credentials: the platform's defaults plus every name that
+ * carries a token, key, signature or password (`x-amz-security-token`, SSE-C keys, ...).
+ */
+const SECRET_HEADERS: ReadonlyArray<string | RegExp> = [
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  /token|secret|password|passwd|credential|signature|api-?key|-key$|auth/i
+]
+
+/** Query parameters whose values are credentials (presigned URLs, SAS, OAuth). */
+const SECRET_PARAMS = /^(x-amz-(signature|security-token|credential)|x-goog-(signature|credential)|sig|signature|se?token|token|access_token|refresh_token|id_token|code|code_verifier|client_secret|password|key|api_key)$/i
+
+const REDACTED = "<redacted>"
+
+const redactedHeaders = (headers: Headers.Headers, extra: ReadonlyArray<string | RegExp>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(Headers.redact(headers, [...SECRET_HEADERS, ...extra]))) {
+    out[name] = Redacted.isRedacted(value) ? REDACTED : value
+  }
+  return out
+}
+
+/** The URL without user info and with credential query parameters redacted. */
+const redactedUrl = (url: URL): URL => {
+  const out = new URL(url)
+  out.username = ""
+  out.password = ""
+  for (const name of [...new Set(out.searchParams.keys())]) {
+    if (SECRET_PARAMS.test(name)) out.searchParams.set(name, REDACTED)
+  }
+  return out
+}
+
+/** A copy of `request` fit for a trace: URL and headers redacted, no body. */
+const safeRequest = (request: HttpClientRequest.HttpClientRequest, url: URL, extra: ReadonlyArray<string | RegExp>) =>
+  HttpClientRequest.make(request.method)(redactedUrl(url)).pipe(HttpClientRequest.setHeaders(redactedHeaders(request.headers, extra)))
+
+const safeCause = (cause: unknown): { readonly cause?: unknown } =>
+  cause instanceof Error && !HttpClientError.isHttpClientError(cause) ? { cause } : {}
+
+/** The error as a trace may keep it: the same kind and description, over the redacted request. */
+const safeError = (url: URL, extra: ReadonlyArray<string | RegExp>) => (error: unknown): unknown => {
+  if (!HttpClientError.isHttpClientError(error)) return error
+  const request = safeRequest(error.request, url, extra)
+  const description = error.description === undefined ? {} : { description: error.description }
+  if (error._tag === "RequestError") {
+    return new HttpClientError.RequestError({ request, reason: error.reason, ...description, ...safeCause(error.cause) })
+  }
+  const response = HttpClientResponse.fromWeb(
+    request,
+    new Response(null, { status: error.response.status, headers: redactedHeaders(error.response.headers, extra) })
+  )
+  return new HttpClientError.ResponseError({ request, response, reason: error.reason, ...description, ...safeCause(error.cause) })
+}
+
+const requestAttributes = (request: HttpClientRequest.HttpClientRequest, url: URL, extra: ReadonlyArray<string | RegExp>) => {
+  const safe = redactedUrl(url)
+  const attributes: Record<string, unknown> = {
+    "http.request.method": request.method,
+    "server.address": safe.origin,
+    "url.full": safe.toString(),
+    "url.path": safe.pathname,
+    "url.scheme": safe.protocol.slice(0, -1)
+  }
+  if (safe.port !== "") attributes["server.port"] = Number(safe.port)
+  if (safe.search !== "") attributes["url.query"] = safe.search.slice(1)
+  for (const [name, value] of Object.entries(redactedHeaders(request.headers, extra))) {
+    attributes[`http.request.header.${name}`] = value
+  }
+  return attributes
+}
+
+const endSpan = (
+  span: Tracer.Span,
+  exit: Exit.Exit<HttpClientResponse.HttpClientResponse, unknown>,
+  url: URL,
+  extra: ReadonlyArray<string | RegExp>
+) =>
+  Effect.flatMap(Clock.currentTimeNanos, (now) =>
+    Effect.sync(() => {
+      if (Exit.isFailure(exit)) return span.end(now, Exit.failCause(Cause.map(exit.cause, safeError(url, extra))))
+      span.attribute("http.response.status_code", exit.value.status)
+      for (const [name, value] of Object.entries(redactedHeaders(exit.value.headers, extra))) {
+        span.attribute(`http.response.header.${name}`, value)
+      }
+      span.end(now, Exit.void)
+    }))
+
+/** Run `request` through `client` inside a credential-free `http.client` span. */
+const traced = (client: HttpClient.HttpClient, request: HttpClientRequest.HttpClientRequest) =>
+  Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
+    const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+    const disabled = !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
+      fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
+    // the client's own span would record the request in clear: never let it open one
+    const untraced = (req: HttpClientRequest.HttpClientRequest) =>
+      Effect.locally(client.execute(req), HttpClient.currentTracerDisabledWhen, () => true)
+    if (disabled || Either.isLeft(urlResult)) return untraced(request)
+    const url = urlResult.right
+    const extra = fiber.getFiberRef(Headers.currentRedactedNames)
+    const name = Context.get(fiber.currentContext, HttpClient.SpanNameGenerator)(request)
+    const propagate = fiber.getFiberRef(HttpClient.currentTracerPropagation)
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(
+        Effect.makeSpan(name, { kind: "client", captureStackTrace: false, attributes: requestAttributes(request, url, extra) }),
+        (span) => {
+          const req = propagate ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span)) : request
+          return restore(untraced(req).pipe(Effect.withParentSpan(span))).pipe(
+            Effect.onExit((exit) => endSpan(span, exit, url, extra))
+          )
+        }
+      )
+    )
+  })
+
+/**
+ * `client` whose requests are traced without credentials (see the module comment). Wrapping a
+ * client twice opens one span per request.
+ *
+ * @internal
+ */
+export const withSafeTracing = (client: HttpClient.HttpClient): HttpClient.HttpClient =>
+  HttpClient.makeWith(
+    (request: Effect.Effect<HttpClientRequest.HttpClientRequest>) => Effect.flatMap(request, (r) => traced(client, r)),
+    Effect.succeed
+  )
