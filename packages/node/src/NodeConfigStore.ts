@@ -8,14 +8,13 @@
  *
  * @since 1.0.0
  */
-import * as Reactivity from "@effect/experimental/Reactivity"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { ConfigData, SessionCookie } from "@neuro-sdk/core/ConfigData"
 import { ConfigStore } from "@neuro-sdk/core/ConfigStore"
 import type { RecoveryData } from "@neuro-sdk/core/ConfigStore"
 import { ConfigError } from "@neuro-sdk/core/Errors"
 import { AuthConfigFromStore, ClusterFromStore } from "@neuro-sdk/core/ServerConfig"
+import type Database from "better-sqlite3"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -24,7 +23,58 @@ import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import { homedir } from "node:os"
 import { join, resolve } from "node:path"
+import { once } from "./internal/lazy.js"
 import { dumps } from "./internal/pyJson.js"
+
+/** better-sqlite3, imported when a store first opens its database. */
+const loadSqlite = once(() =>
+  Promise.all([import("better-sqlite3"), import("@effect/sql/SqlError")]).then(([sqlite, error]) => ({
+    Database: sqlite.default,
+    SqlError: error.SqlError
+  }))
+)
+
+type Sqlite = Awaited<ReturnType<typeof loadSqlite>>
+
+/** One connection: statements run one at a time, each failure an `SqlError` as @effect/sql reports it. */
+interface Connection {
+  readonly unsafe: <Row extends object = Record<string, unknown>>(
+    sql: string,
+    params?: ReadonlyArray<unknown>
+  ) => Effect.Effect<ReadonlyArray<Row>, SqlError>
+  readonly close: () => void
+}
+
+/** Opens `file` (created when missing); the journal is switched to WAL unless `wal` is false. */
+const connect = ({ Database, SqlError }: Sqlite, file: string, wal: boolean): Connection => {
+  const db = new Database(file)
+  if (wal) db.pragma("journal_mode = WAL")
+  const prepared = new Map<string, Database.Statement>()
+  const prepare = (sql: string): Database.Statement => {
+    let statement = prepared.get(sql)
+    if (statement === undefined) prepared.set(sql, statement = db.prepare(sql))
+    return statement
+  }
+  return {
+    unsafe: <Row extends object>(sql: string, params: ReadonlyArray<unknown> = []) =>
+      Effect.suspend((): Effect.Effect<ReadonlyArray<Row>, SqlError> => {
+        let statement: Database.Statement
+        try {
+          statement = prepare(sql)
+        } catch (cause) {
+          return Effect.fail(new SqlError({ cause, message: "Failed to prepare statement " }))
+        }
+        try {
+          if (statement.reader) return Effect.succeed(statement.all(...params) as Array<Row>)
+          statement.run(...params)
+          return Effect.succeed([])
+        } catch (cause) {
+          return Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
+        }
+      }),
+    close: () => db.close()
+  }
+}
 
 /**
  * The exact schema neuro-sdk creates and checks (it compares the SQL text in `sqlite_master`).
@@ -108,28 +158,27 @@ export const make = (options: Options = {}): ConfigStore.Service => {
   const malformed = (cause?: unknown) => new ConfigError({ description: MALFORMED, ...(cause !== undefined ? { cause } : {}) })
   const dbError = (e: SqlError) => new ConfigError({ description: `Config database ${file}: ${e.message}`, cause: e })
 
+  const cannotOpen = (cause: unknown) => new ConfigError({ description: `Cannot open config database ${file}`, cause })
+
   /** Runs `f` with a fresh connection in one transaction; the connection is closed afterwards. */
   const withDb = <A, E extends ConfigError = never>(
     wal: boolean,
-    f: (sql: SqliteClient.SqliteClient) => Effect.Effect<A, E | SqlError>
+    f: (sql: Connection) => Effect.Effect<A, E | SqlError>
   ): Effect.Effect<A, E | ConfigError> => {
-    const open = SqliteClient.make({ filename: file, disableWAL: !wal }).pipe(
-      Effect.catchAllDefect((cause) => Effect.fail(new ConfigError({ description: `Cannot open config database ${file}`, cause })))
+    const open = Effect.flatMap(
+      Effect.tryPromise({ try: loadSqlite, catch: cannotOpen }),
+      (sqlite) => Effect.try({ try: () => connect(sqlite, file, wal), catch: cannotOpen })
     )
-    const run: Effect.Effect<A, E | SqlError | ConfigError, Reactivity.Reactivity> = Effect.scoped(
-      Effect.flatMap(open, (sql) =>
-        // IMMEDIATE takes the write lock up front, so a busy database is waited for (busy timeout)
-        // instead of failing at once when a read snapshot cannot be upgraded
-        Effect.acquireUseRelease(
-          sql.unsafe(wal ? "BEGIN IMMEDIATE" : "BEGIN"),
-          () => Effect.tap(f(sql), () => sql.unsafe("COMMIT")),
-          (_, exit) => (exit._tag === "Success" ? Effect.void : Effect.ignore(sql.unsafe("ROLLBACK")))
-        ))
-    )
-    return run.pipe(
-      Effect.catchIf((e): e is SqlError => e._tag === "SqlError", (e) => Effect.fail(dbError(e))),
-      Effect.provide(Reactivity.layer)
-    ) as Effect.Effect<A, E | ConfigError>
+    // IMMEDIATE takes the write lock up front, so a busy database is waited for (busy timeout)
+    // instead of failing at once when a read snapshot cannot be upgraded
+    const transaction = (sql: Connection) =>
+      Effect.acquireUseRelease(
+        sql.unsafe(wal ? "BEGIN IMMEDIATE" : "BEGIN"),
+        () => Effect.tap(f(sql), () => sql.unsafe("COMMIT")),
+        (_, exit) => (exit._tag === "Success" ? Effect.void : Effect.ignore(sql.unsafe("ROLLBACK")))
+      )
+    const run = Effect.acquireUseRelease(open, transaction, (sql) => Effect.sync(sql.close))
+    return Effect.catchIf(run, (e): e is SqlError => e._tag === "SqlError", (e) => Effect.fail(dbError(e)))
   }
 
   const syncFs = <A>(f: () => A, description: string) =>
@@ -170,7 +219,7 @@ export const make = (options: Options = {}): ConfigStore.Service => {
     if (modeOf(file) !== 0o600) fs.chmodSync(file, 0o600)
   }, `Cannot prepare config directory ${dir}`)
 
-  const schemaOf = (sql: SqliteClient.SqliteClient) =>
+  const schemaOf = (sql: Connection) =>
     Effect.map(
       sql.unsafe<{ type: string; name: string; sql: string | null }>("SELECT type, name, sql FROM sqlite_master"),
       (rows) => {
@@ -183,7 +232,7 @@ export const make = (options: Options = {}): ConfigStore.Service => {
     )
 
   /** Creates the cookie table and index, recreating both when their SQL differs. */
-  const ensureCookieSchema = (sql: SqliteClient.SqliteClient) =>
+  const ensureCookieSchema = (sql: Connection) =>
     Effect.gen(function*() {
       const schema = yield* schemaOf(sql)
       const ok = schema.get("cookie_session") === SCHEMA.cookie_session &&

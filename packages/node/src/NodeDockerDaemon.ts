@@ -10,7 +10,6 @@
  *
  * @since 1.0.0
  */
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import { DOCKER_NOT_AVAILABLE, DockerDaemon, DockerError, DockerImageInspect } from "@neuro-sdk/core/Images"
 import type { DockerStreamObject, RegistryAuth } from "@neuro-sdk/core/Images"
 import * as Effect from "effect/Effect"
@@ -23,10 +22,17 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { existsSync, readFileSync } from "node:fs"
-import * as http from "node:http"
-import * as https from "node:https"
+import type * as http from "node:http"
 import { homedir } from "node:os"
 import { join } from "node:path"
+import { once } from "./internal/lazy.js"
+
+/** The HTTP clients and the stream adapter, imported on the first call to the engine. */
+const loadTransport = once(() =>
+  Promise.all([import("node:http"), import("node:https"), import("@effect/platform-node/NodeStream")]).then(
+    ([http, https, stream]) => ({ http, https, fromReadable: stream.fromReadable })
+  )
+)
 
 /**
  * @since 1.0.0
@@ -192,6 +198,7 @@ export const make = (options: Options = {}): DockerDaemon.Service => {
   ): Effect.Effect<http.IncomingMessage, DockerError, Scope.Scope> =>
     Effect.gen(function*() {
       const endpoint = yield* resolveEndpoint(options)
+      const { http, https } = yield* Effect.promise(loadTransport)
       const params = new URLSearchParams()
       for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v)
       const search = params.toString()
@@ -231,10 +238,11 @@ export const make = (options: Options = {}): DockerDaemon.Service => {
     auth: RegistryAuth | undefined
   ): Stream.Stream<DockerStreamObject, DockerError> =>
     Stream.unwrapScoped(
-      Effect.map(
+      Effect.zipWith(
         open("POST", path, query, auth === undefined ? {} : { "X-Registry-Auth": encodeRegistryAuth(auth) }),
-        (res) =>
-          NodeStream.fromReadable<DockerError, Uint8Array>(
+        Effect.promise(loadTransport),
+        (res, { fromReadable }) =>
+          fromReadable<DockerError, Uint8Array>(
             () => res,
             (e) => new DockerError({ status: 900, description: "the Docker engine connection broke", cause: e })
           ).pipe(

@@ -9,8 +9,13 @@ import { BrowserOpener, CallbackServer } from "@neuro-sdk/core/Login"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { spawn } from "node:child_process"
-import { createServer, type Server } from "node:http"
+import type * as ChildProcess from "node:child_process"
+import type { Server } from "node:http"
+import { once } from "./internal/lazy.js"
+
+// only a browser login starts a server or a process
+const loadHttp = once(() => import("node:http"))
+const loadChildProcess = once(() => import("node:child_process"))
 
 const listenOn = (server: Server, host: string, port: number) =>
   Effect.async<boolean, AuthError>((resume) => {
@@ -36,6 +41,7 @@ export const callbackServer: CallbackServer.Service = {
   listen: ({ callbackUrls, successRedirectUrl }) =>
     Effect.gen(function*() {
       const code = yield* Deferred.make<string, AuthError>()
+      const { createServer } = yield* Effect.promise(loadHttp)
       const server = createServer((req, res) => {
         const url = new URL(req.url ?? "/", "http://localhost")
         if (url.pathname !== "/") {
@@ -96,6 +102,25 @@ const openCommand = (url: string): readonly [string, ReadonlyArray<string>] => {
   }
 }
 
+const openWith = (spawn: typeof ChildProcess.spawn, url: URL): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const [command, args] = openCommand(url.toString())
+    const fallback = () => {
+      process.stderr.write(`Open this URL in your browser to log in:\n${url.toString()}\n`)
+      resume(Effect.void)
+    }
+    try {
+      const child = spawn(command, [...args], { stdio: "ignore", detached: true })
+      child.once("error", fallback)
+      child.once("spawn", () => {
+        child.unref()
+        resume(Effect.void)
+      })
+    } catch {
+      fallback()
+    }
+  })
+
 /**
  * Opens URLs in the system browser (`xdg-open`, `open`, `start`); when none can be started, prints
  * the URL on stderr for the user to open.
@@ -106,23 +131,6 @@ const openCommand = (url: string): readonly [string, ReadonlyArray<string>] => {
 export const layerBrowserOpener: Layer.Layer<BrowserOpener> = Layer.succeed(
   BrowserOpener,
   BrowserOpener.of({
-    open: (url) =>
-      Effect.async<void>((resume) => {
-        const [command, args] = openCommand(url.toString())
-        const fallback = () => {
-          process.stderr.write(`Open this URL in your browser to log in:\n${url.toString()}\n`)
-          resume(Effect.void)
-        }
-        try {
-          const child = spawn(command, [...args], { stdio: "ignore", detached: true })
-          child.once("error", fallback)
-          child.once("spawn", () => {
-            child.unref()
-            resume(Effect.void)
-          })
-        } catch {
-          fallback()
-        }
-      })
+    open: (url) => Effect.flatMap(Effect.promise(loadChildProcess), ({ spawn }) => openWith(spawn, url))
   })
 )

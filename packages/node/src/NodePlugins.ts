@@ -11,8 +11,8 @@
  *
  * @since 1.0.0
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
+import { SystemError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import { ConfigError } from "@neuro-sdk/core/Errors"
@@ -20,6 +20,7 @@ import * as Plugins from "@neuro-sdk/core/Plugins"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as fs from "node:fs"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
 /**
@@ -98,9 +99,17 @@ interface Candidate {
 
 const defaultSearchFrom = (): string => fileURLToPath(new URL(".", import.meta.url))
 
-const readPackageJson = (fs: FileSystem.FileSystem, path: Path.Path, dir: string) =>
+/**
+ * Whether a `package.json` text can list the keyword: it has it literally, or has `\u` escapes that
+ * could spell it. Every other file is skipped without being parsed (most of `node_modules`).
+ */
+const mayListKeyword = (text: string): boolean => text.includes(KEYWORD) || text.includes("\\u")
+
+const readPackageJson = (fs: FileSystem.FileSystem, path: Path.Path, dir: string, worthParsing?: (text: string) => boolean) =>
   fs.readFileString(path.join(dir, "package.json")).pipe(
-    Effect.flatMap((text) => Effect.try(() => JSON.parse(text) as unknown)),
+    Effect.flatMap((text) =>
+      worthParsing === undefined || worthParsing(text) ? Effect.try(() => JSON.parse(text) as unknown) : Effect.succeed(undefined)
+    ),
     Effect.map((json) => isObject(json) ? Option.some(json) : Option.none<Json>()),
     Effect.orElseSucceed(() => Option.none<Json>())
   )
@@ -141,7 +150,7 @@ const scanInstalled = (fs: FileSystem.FileSystem, path: Path.Path, from: string)
     const found = new Map<string, Candidate>()
     for (const nodeModules of nodeModulesDirs(path, from)) {
       const dirs = (yield* packageDirs(fs, path, nodeModules)).filter((d) => !found.has(d.name))
-      const pkgs = yield* Effect.forEach(dirs, (d) => readPackageJson(fs, path, d.dir), { concurrency: 16 })
+      const pkgs = yield* Effect.forEach(dirs, (d) => readPackageJson(fs, path, d.dir, mayListKeyword), { concurrency: 16 })
       dirs.forEach((d, i) => {
         const pkg = pkgs[i]
         if (pkg === undefined || Option.isNone(pkg)) return
@@ -218,6 +227,23 @@ export const discover = (
     return plugins
   })
 
+const readError = (method: string, path: string, cause: unknown) =>
+  new SystemError({ reason: "Unknown", module: "FileSystem", method, pathOrDescriptor: path, cause })
+
+/**
+ * The two reads of a scan, done synchronously: the few hundred small files of `node_modules` are
+ * read at once, instead of four thread-pool round trips each that a program's start waits for.
+ * Decoded as `NodeFileSystem` decodes (`TextDecoder`, so a byte-order mark is dropped).
+ */
+const scanFileSystem: FileSystem.FileSystem = FileSystem.makeNoop({
+  readDirectory: (dir) => Effect.try({ try: () => fs.readdirSync(dir), catch: (cause) => readError("readDirectory", dir, cause) }),
+  readFileString: (file) =>
+    Effect.try({
+      try: () => new TextDecoder().decode(fs.readFileSync(file)),
+      catch: (cause) => readError("readFileString", file, cause)
+    })
+})
+
 /**
  * The `Plugins` service from `Plugins.neuroCli` (unless `builtin: false`) and the discovered
  * plugins, set up in that order.
@@ -230,4 +256,4 @@ export const layer = (options: LayerOptions = {}): Layer.Layer<Plugins.Plugins, 
     Plugins.Plugins,
     Effect.flatMap(discover(options), (found) =>
       Plugins.make(options.builtin === false ? found : [Plugins.neuroCli, ...found]))
-  ).pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer)))
+  ).pipe(Layer.provide(Layer.merge(Layer.succeed(FileSystem.FileSystem, scanFileSystem), NodePath.layer)))

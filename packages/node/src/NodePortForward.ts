@@ -12,9 +12,13 @@
  *
  * @since 1.0.0
  */
-import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import { LocalTcpServer } from "@neuro-sdk/core/Jobs"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { once } from "./internal/lazy.js"
+
+/** The socket server module, imported on the first `listen`. */
+const loadSocketServer = once(() => import("@effect/platform-node/NodeSocketServer"))
 
 /**
  * Listen with `node:net` on the given host and port until the scope closes.
@@ -23,7 +27,7 @@ import * as Layer from "effect/Layer"
  * @category constructors
  */
 export const make: LocalTcpServer.Service = LocalTcpServer.of({
-  listen: ({ host, port }) => NodeSocketServer.make({ host, port })
+  listen: ({ host, port }) => Effect.flatMap(Effect.promise(loadSocketServer), (m) => m.make({ host, port }))
 })
 
 /**

@@ -11,7 +11,11 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import type { IncomingMessage } from "node:http"
-import WS from "ws"
+import type WS from "ws"
+import { once } from "./internal/lazy.js"
+
+/** `ws`, imported on the first dial. */
+const loadWs = once(() => import("ws").then((m) => m.default))
 
 type Incoming = { readonly _tag: "Message"; readonly data: Uint8Array | string } | { readonly _tag: "End" } | {
   readonly _tag: "Error"
@@ -49,15 +53,12 @@ const HIGH_WATER_MARK = 64
 /** The socket reads again once the consumer has taken the queue down to this many. */
 const LOW_WATER_MARK = 16
 
-/**
- * Open a websocket with `ws`. Received messages wait in a queue for the `messages` stream; when
- * the consumer falls behind by {@link HIGH_WATER_MARK} messages the socket is paused, so the
- * peer is held back by TCP flow control instead of memory growing.
- *
- * @since 1.0.0
- * @category constructors
- */
-export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
+/** {@link dial} with the loaded `ws` constructor. */
+const dialWith = (
+  Ws: typeof WS,
+  url: Parameters<WebSocketDialer.Service["dial"]>[0],
+  options: Parameters<WebSocketDialer.Service["dial"]>[1]
+): ReturnType<WebSocketDialer.Service["dial"]> =>
   Effect.gen(function*() {
     const queue = yield* Queue.unbounded<Incoming>()
     /** Messages queued and not yet taken by the consumer. */
@@ -65,7 +66,7 @@ export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
     const socket = yield* Effect.acquireRelease(
       Effect.async<WS, WebSocketHandshakeError | WebSocketError>((resume) => {
         const wsUrl = url.replace(/^http/, "ws")
-        const ws = new WS(wsUrl, options.protocols === undefined ? [] : [...options.protocols], {
+        const ws = new Ws(wsUrl, options.protocols === undefined ? [] : [...options.protocols], {
           headers: { ...options.headers },
           perMessageDeflate: false,
           handshakeTimeout: 60_000
@@ -98,7 +99,7 @@ export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
           opened = true
           if (heartbeat > 0) {
             pingTimer = setInterval(() => {
-              if (ws.readyState !== WS.OPEN) return
+              if (ws.readyState !== Ws.OPEN) return
               ws.ping()
               clearTimeout(pongTimer)
               pongTimer = setTimeout(() => {
@@ -134,7 +135,7 @@ export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
       }),
       (ws) =>
         Effect.async<void>((resume) => {
-          if (ws.readyState === WS.CLOSED) return resume(Effect.void)
+          if (ws.readyState === Ws.CLOSED) return resume(Effect.void)
           const timer = setTimeout(() => {
             ws.terminate()
             resume(Effect.void)
@@ -143,7 +144,7 @@ export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
             clearTimeout(timer)
             resume(Effect.void)
           })
-          if (ws.readyState === WS.OPEN) ws.close(1000)
+          if (ws.readyState === Ws.OPEN) ws.close(1000)
         })
     )
     const messages: Stream.Stream<Uint8Array | string, WebSocketError> = Stream.fromQueue(queue, { maxChunkSize: 1 }).pipe(
@@ -169,11 +170,22 @@ export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
         }),
       close: (code, reason) =>
         Effect.sync(() => {
-          if (socket.readyState === WS.OPEN || socket.readyState === WS.CONNECTING) socket.close(code ?? 1000, reason)
+          if (socket.readyState === Ws.OPEN || socket.readyState === Ws.CONNECTING) socket.close(code ?? 1000, reason)
         })
     }
     return connection
   })
+
+/**
+ * Open a websocket with `ws`. Received messages wait in a queue for the `messages` stream; when
+ * the consumer falls behind by {@link HIGH_WATER_MARK} messages the socket is paused, so the
+ * peer is held back by TCP flow control instead of memory growing.
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
+  Effect.flatMap(Effect.promise(loadWs), (Ws) => dialWith(Ws, url, options))
 
 /**
  * @since 1.0.0
