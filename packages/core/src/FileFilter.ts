@@ -37,7 +37,20 @@ export interface Rule {
   readonly prefix: string
   /** Put in front of the path (after `prefix` is removed) before matching. */
   readonly prefix2: string
-  readonly regex: RegExp
+  /** Whether a candidate (`prefix2` + the path after `prefix`) matches the pattern. */
+  readonly matcher: Matcher
+}
+
+/**
+ * Tests whole strings against a pattern in time linear in their length (for a given pattern):
+ * patterns run as automata, never as backtracking regular expressions, so no pattern or name
+ * (`a*****…*b`, repeated `**\/`) can make matching slow.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface Matcher {
+  readonly test: (candidate: string) => boolean
 }
 
 /**
@@ -88,12 +101,24 @@ const invalid = (input: string, description: string) => new Errors.InvalidInputE
 
 /**
  * neuro-sdk `translate`: the regular-expression source a pattern compiles to (JS syntax, used with
- * the `s` and `u` flags and anchored at both ends).
+ * the `s` and `u` flags and anchored at both ends). For display: `matcher` matches the same
+ * strings without the regular expression's worst cases.
  *
  * @since 1.0.0
  * @category utils
  */
 export const translate: (pattern: string) => string = internal.translate
+
+/**
+ * The matcher of a pattern as written (neither made floating nor anchored, as rules are): the
+ * strings `^(?:translate(pattern))$` matches. Fails on a bracket expression that is not a valid
+ * class (`[z-a]`).
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const matcher = (pattern: string): Either.Either<Matcher, Errors.InvalidInputError> =>
+  Either.mapLeft(internal.matcherOf(internal.gitignoreTokens(pattern)), (d) => invalid(pattern, d))
 
 /**
  * Add a rule. A pattern without `/` (trailing ones aside) matches at any depth; otherwise it is
@@ -115,7 +140,7 @@ export const append = (
   }
   return Either.match(internal.compile(pattern), {
     onLeft: (d) => Either.left(invalid(pattern, d)),
-    onRight: (regex) => Either.right({ ...self, rules: [...self.rules, { exclude, pattern, prefix, prefix2, regex }] })
+    onRight: (compiled) => Either.right({ ...self, rules: [...self.rules, { exclude, pattern, prefix, prefix2, matcher: compiled }] })
   })
 }
 
@@ -209,7 +234,7 @@ export const readFromFile = (
 export const matchRules = (self: FileFilter, path: string): boolean | undefined => {
   for (let k = self.rules.length - 1; k >= 0; k--) {
     const r = self.rules[k]!
-    if (path.startsWith(r.prefix) && r.regex.test(r.prefix2 + path.slice(r.prefix.length))) return !r.exclude
+    if (path.startsWith(r.prefix) && r.matcher.test(r.prefix2 + path.slice(r.prefix.length))) return !r.exclude
   }
   return undefined
 }

@@ -1,11 +1,15 @@
 /**
  * protocol/uris.md §4 (tables F1–F4) row by row. F4 #1 and #2 also run end to end against
  * LocalPlatform in packages/testing/test/storage.test.ts; here they run over an in-memory tree with
- * the walk of §4.5.
+ * the walk of §4.5. Then issue 10: matching in linear time, with the results of the regular
+ * expressions it replaced (test/fileFilterReference.ts); the same over a socket is in
+ * packages/testing/test/fileFilterUpload.test.ts.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc } from "effect"
 import * as FileFilter from "../src/FileFilter.js"
+import * as internal from "../src/internal/fileFilter.js"
+import * as reference from "./fileFilterReference.js"
 
 describe("F1 translate", () => {
   // pattern, regex (JS syntax); rows marked JS differ from the Python text only in class syntax
@@ -271,4 +275,175 @@ describe("F4 directory transfers with ignore files", () => {
         assert.deepStrictEqual(out, without(tree, chosen))
       }
     }))
+})
+
+// -------------------------------------------------------------------------------------------
+// issue 10: automata instead of backtracking regular expressions, with the same results
+// -------------------------------------------------------------------------------------------
+
+describe("matching agrees with the regular expressions it replaced", () => {
+  // small on purpose: the reference backtracks (exponential in runs of `*`)
+  const PATTERN_UNITS = ["a", "b", "z", "*", "**", "**/", "?", "/", "[", "]", "!", "-", "--", "\\", ".", "^", "&", "😀", "\n"]
+  const NAME_UNITS = ["a", "b", "z", "/", ".", "-", "[", "]", "!", "\\", "*", "^", "&", "😀", "\n"]
+  const patternArb = fc.array(fc.constantFrom(...PATTERN_UNITS), { maxLength: 6 }).map((u) => u.join(""))
+  const nameArb = fc.array(fc.constantFrom(...NAME_UNITS), { maxLength: 8 }).map((u) => u.join(""))
+  /** Names made from `pattern` by filling its wildcards, so that many of them match. */
+  const instanceArb = (pattern: string) =>
+    fc.tuple(fc.array(fc.array(fc.constantFrom(...NAME_UNITS), { maxLength: 2 }).map((u) => u.join("")), { minLength: 1, maxLength: 3 }), fc.constantFrom("", "a/", "z/a/"), fc.constantFrom("", "/"))
+      .map(([fillers, before, after]) => {
+        let k = 0
+        return before + Array.from(pattern, (c) => ("*?[]".includes(c) ? fillers[k++ % fillers.length]! : c)).join("") + after
+      })
+  const casesArb = patternArb.chain((p) => fc.tuple(fc.constant(p), fc.array(fc.oneof(nameArb, instanceArb(p)), { minLength: 1, maxLength: 6 })))
+  const show = (pattern: string, name: string) => `${JSON.stringify(pattern)} ~ ${JSON.stringify(name)}`
+
+  it("translate writes the same source", () => {
+    fc.assert(fc.property(patternArb, (p) => assert.strictEqual(FileFilter.translate(p), reference.translate(p))), { numRuns: 3000 })
+  })
+
+  it("a rule matches what the old rule regex matched, and fails where it failed", () => {
+    let matched = 0
+    fc.assert(
+      fc.property(casesArb, ([pattern, names]) => {
+        const now = internal.compile(pattern)
+        const before = reference.compile(pattern)
+        assert.strictEqual(Either.isRight(now), Either.isRight(before), pattern)
+        if (Either.isLeft(now) || Either.isLeft(before)) return
+        for (const name of names) {
+          const result = now.right.test(name)
+          assert.strictEqual(result, before.right.test(name), show(pattern, name))
+          if (result) matched++
+        }
+      }),
+      { numRuns: 3000 }
+    )
+    assert.isAbove(matched, 1000, "the cases exercise matches, not only misses")
+  })
+
+  it("FileFilter.matcher matches what ^(?:translate(pattern))$ matched", () => {
+    fc.assert(
+      fc.property(casesArb, ([pattern, names]) => {
+        const now = FileFilter.matcher(pattern)
+        let before: RegExp | undefined
+        try {
+          before = new RegExp(`^(?:${reference.translate(pattern)})$`, "su")
+        } catch {
+          before = undefined
+        }
+        assert.strictEqual(Either.isRight(now), before !== undefined, pattern)
+        if (Either.isRight(now) && before !== undefined) {
+          for (const name of names) assert.strictEqual(now.right.test(name), before.test(name), show(pattern, name))
+        }
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  it("rules with prefixes decide as the old rules did", () => {
+    const ruleArb = fc.record({
+      exclude: fc.boolean(),
+      pattern: patternArb,
+      prefix: fc.constantFrom("", "a/", "a/b/"),
+      prefix2: fc.constantFrom("", "b/", "a/z/")
+    })
+    const pathArb = fc.tuple(fc.constantFrom("", "a/", "a/b/", "b/"), nameArb).map(([d, n]) => d + n)
+    fc.assert(
+      fc.property(fc.array(ruleArb, { minLength: 1, maxLength: 3 }), fc.array(pathArb, { minLength: 1, maxLength: 6 }), (rules, paths) => {
+        const compiled = rules.map((r) => ({ ...r, regex: reference.compile(r.pattern) }))
+        if (compiled.some((r) => Either.isLeft(r.regex))) return
+        const filter = rules.reduce((f, r) => Either.getOrThrow(FileFilter.append(f, r.exclude, r.pattern, r)), FileFilter.make())
+        for (const path of paths) {
+          const rule = [...compiled].reverse().find((r) => path.startsWith(r.prefix) && Either.getOrThrow(r.regex).test(r.prefix2 + path.slice(r.prefix.length)))
+          assert.strictEqual(FileFilter.matchRules(filter, path), rule === undefined ? undefined : !rule.exclude, path)
+        }
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  it("fnmatch (Storage.glob) matches what the old fnmatch regex matched", () => {
+    const UNITS = ["a", "b", "*", "**", "?", "[", "]", "!", "-", "/", ".", "^", "\\", "😀", "\n"]
+    const fnPatternArb = fc.array(fc.constantFrom(...UNITS), { maxLength: 7 }).map((u) => u.join(""))
+    const cases = fnPatternArb.chain((p) => fc.tuple(fc.constant(p), fc.array(fc.oneof(nameArb, instanceArb(p)), { minLength: 1, maxLength: 6 })))
+    fc.assert(
+      fc.property(cases, ([pattern, names]) => {
+        const now = internal.fnmatch(pattern)
+        const before = reference.fnmatchRegex(pattern)
+        for (const name of names) assert.strictEqual(now.test(name), before.test(name), show(pattern, name))
+      }),
+      { numRuns: 3000 }
+    )
+  })
+
+  it("the work is at most 2 × nodes × (code points + 1), nodes ≤ 2 × pattern length + 9", () => {
+    const longName = fc.array(fc.constantFrom(...NAME_UNITS), { maxLength: 200 }).map((u) => u.join(""))
+    const longPattern = fc.array(fc.constantFrom(...PATTERN_UNITS), { maxLength: 60 }).map((u) => u.join(""))
+    fc.assert(
+      fc.property(longPattern, fc.array(longName, { minLength: 1, maxLength: 4 }), (pattern, names) => {
+        const m = internal.compile(pattern)
+        if (Either.isLeft(m)) return
+        // "**\/" in front of a floating pattern: 5 nodes; at most 2 per other code point; "/?" and accept: 3
+        const nodes = 2 * Array.from(pattern).length + 9
+        for (const name of names) {
+          const meter = { steps: 0 }
+          m.right.testMetered(name, meter)
+          assert.isAtMost(meter.steps, 2 * nodes * (Array.from(name).length + 1), show(pattern, name))
+        }
+      }),
+      { numRuns: 500 }
+    )
+  })
+})
+
+describe("patterns that made the regular expressions backtrack for minutes (issue 10)", () => {
+  const steps = (pattern: string, name: string): number => {
+    const meter = { steps: 0 }
+    Either.getOrThrow(internal.compile(pattern)).testMetered(name, meter)
+    return meter.steps
+  }
+
+  it("a run of stars is one star: 40 stars against 60 characters, 1,000 against 100,000", () => {
+    // the floating `a*…*b` is 12 nodes whatever the number of stars
+    assert.isAtMost(steps("a" + "*".repeat(40) + "b", "a".repeat(60)), 2 * 12 * 61)
+    assert.isAtMost(steps("a" + "*".repeat(1000) + "b", "a".repeat(100_000)), 2 * 12 * 100_001)
+  })
+
+  it("14 stars against 21-character names (the old regex: tens of seconds)", () => {
+    const f = Either.getOrThrow(FileFilter.exclude(FileFilter.make(), "a" + "*".repeat(14) + "b"))
+    assert.isUndefined(FileFilter.matchRules(f, "a".repeat(21)))
+    assert.isUndefined(FileFilter.matchRules(f, "dir/" + "a".repeat(21) + "/"))
+    assert.isFalse(FileFilter.matchRules(f, "a".repeat(20) + "b"))
+    assert.isFalse(FileFilter.matchRules(f, "dir/" + "a".repeat(20) + "b/"))
+  }, 3_000)
+
+  it("repeated **/: ten of them against 40 directories (the old regex: tens of seconds)", () => {
+    const f = Either.getOrThrow(FileFilter.exclude(FileFilter.make(), "**/a/".repeat(10) + "b"))
+    assert.isUndefined(FileFilter.matchRules(f, "a/".repeat(40) + "c"))
+    assert.isFalse(FileFilter.matchRules(f, "a/".repeat(40) + "b"))
+    assert.isFalse(FileFilter.matchRules(f, "x/a/".repeat(10) + "b/"))
+    assert.isUndefined(FileFilter.matchRules(f, "a/".repeat(9) + "b"))
+  }, 3_000)
+
+  it("a line of 200,000 `[` compiles and matches itself", () => {
+    const line = "[".repeat(200_000)
+    const f = Either.getOrThrow(FileFilter.readFromBuffer(FileFilter.make(), line))
+    assert.isFalse(FileFilter.matchRules(f, line))
+    assert.isFalse(FileFilter.matchRules(f, "dir/" + line))
+    assert.isUndefined(FileFilter.matchRules(f, line + "x"))
+  }, 3_000)
+
+  it("a pattern with 200,000 `/` inside compiles and is anchored", () => {
+    const pattern = "a" + "/".repeat(200_000) + "b"
+    const f = Either.getOrThrow(FileFilter.exclude(FileFilter.make(), pattern))
+    assert.isFalse(FileFilter.matchRules(f, pattern))
+    assert.isUndefined(FileFilter.matchRules(f, "x/" + pattern))
+    assert.isUndefined(FileFilter.matchRules(f, "a/b"))
+  }, 3_000)
+
+  it("fnmatch (Storage.glob): *a*a…*b against 40 a's", () => {
+    const m = internal.fnmatchRegex("*a".repeat(9) + "*b")
+    assert.isFalse(m.test("a".repeat(40)))
+    assert.isTrue(m.test("a".repeat(40) + "b"))
+    assert.isTrue(m.test("xa".repeat(9) + "/b"))
+  }, 3_000)
 })

@@ -1,10 +1,13 @@
 /**
  * protocol/uris.md §1 (tables S1, 1.2, 1.3.x, T1–T4, T6, T8) row by row, plus properties.
- * T5 (the Parser's `short` and per-call cluster/org) is in parser.test.ts.
+ * T5 (the Parser's `short` and per-call cluster/org) is in parser.test.ts. Last, issue 10: runs of
+ * `/` handled in linear time, with the results of the code it replaced.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import * as Errors from "../src/Errors.js"
+import * as internal from "../src/internal/uri.js"
+import * as rules from "../src/internal/uriRules.js"
 import * as Uri from "../src/Uri.js"
 
 const CWD = "/home/tester/work"
@@ -408,5 +411,89 @@ describe("properties", () => {
       ]
       for (const r of results) if (Either.isLeft(r)) assert.instanceOf(r.left, Errors.InvalidInputError)
     }), { numRuns: 3000 })
+  })
+})
+
+// -------------------------------------------------------------------------------------------
+// issue 10: runs of `/` in linear time
+// -------------------------------------------------------------------------------------------
+
+/** `shorten` before issue 10, verbatim: one trailing `/` dropped per rebuild (quadratic). */
+const shortenBefore = (u: internal.Yurl, w: Uri.Identity): internal.Yurl => {
+  let ret = u
+  if (u.scheme !== "file" && u.host === w.clusterName) {
+    const prefix = w.orgName === null ? ["/", w.username] : ["/", w.orgName, w.username]
+    const ps = internal.parts(u)
+    if (prefix.every((p, i) => ps[i] === p)) {
+      let rest = ps.slice(prefix.length).join("/")
+      if (/^\/+$/.test(rest)) rest = ""
+      if (!rest.startsWith("/") && !rest.startsWith("~")) {
+        const built = internal.build(u.scheme, "", rest)
+        if (Either.isRight(built)) ret = built.right
+      }
+    }
+  }
+  for (;;) {
+    const path = internal.decodedPath(ret)
+    if (!path.endsWith("/") || path === "/") return ret
+    const built = internal.build(ret.scheme, ret.host ?? "", path.slice(0, -1))
+    if (Either.isLeft(built)) return ret
+    ret = built.right
+  }
+}
+
+describe("runs of slashes (issue 10)", () => {
+  const w = id("alice", "c")
+  const wOrg = id("alice", "c", "o")
+
+  it("short drops 30,000 trailing slashes at once (the old loop: most of a minute)", () => {
+    check("own", Uri.short(`storage://c/alice/x${"/".repeat(30_000)}`, w), "storage:x")
+  }, 3_000)
+
+  it("short with many trailing slashes: every case of the loop", () => {
+    const slashes = "/".repeat(2_000)
+    check("own, with org", Uri.short(`storage://c/o/alice/x/y${slashes}`, wOrg), "storage:x/y")
+    check("another user's", Uri.short(`storage://c/bob/x${slashes}`, w), "storage://c/bob/x")
+    check("home", Uri.short(`storage://c/alice${slashes}`, w), "storage:")
+    check("the root", Uri.short(`storage://c${slashes}`, w), "storage://c/")
+    check("..%2F resolved by the rebuild", Uri.short(`storage://c/bob/x/y/..%2F${slashes}`, w), "storage://c/bob/x")
+    check("..%2F kept in a short form", Uri.short(`storage://c/alice/x/..%2F${slashes}`, w), "storage:x/..")
+  })
+
+  it("~ with a home of 100,000 slashes then a name (the old regex: quadratic)", () => {
+    const home = "/".repeat(100_000) + "h"
+    check("~", Uri.uriFromCli("~/a", w, { cwd: CWD, home }), "file:///h/a")
+    check("~tester", Uri.uriFromCli("~tester/a", w, { cwd: CWD, userHome: () => home }), "file:///h/a")
+  }, 3_000)
+
+  it("..%2F.. under the root: two slashes after it leave an empty path, three leave /", () => {
+    // the first rebuild resolves `/x/../..` with one or two `/` after it (neuro-sdk's corner)
+    check("two", Uri.short("storage://c/x/..%2F..//", w), "storage://c")
+    check("three", Uri.short("storage://c/x/..%2F..///", w), "storage://c/")
+    check("2,000", Uri.short("storage://c/x/..%2F.." + "/".repeat(2_000), w), "storage://c/")
+  })
+
+  const unit = fc.constantFrom("/", "//", ".", "..", "%2F", "%2f", "%2E", "a", "b", "~", "%25", "%", "%7E", " ", "é", "%ED%A0%80")
+  const pathArb = fc.array(unit, { maxLength: 10 }).map((u) => u.join(""))
+  const uriArb = fc.tuple(
+    fc.constantFrom("storage://c/alice", "storage://c/o/alice", "storage://c/bob", "storage://c", "storage:", "storage:/", "image://c/alice", "file://", "file:"),
+    fc.constantFrom("", "/"),
+    pathArb,
+    fc.constantFrom("", "/", "///", "/./", "/../", "%2F/", "/%2E%2E%2F/", "..%2F..//", "..%2F..///")
+  ).map(([base, sep, path, tail]) => base + sep + path + tail)
+
+  it("shorten gives what the one-slash-at-a-time loop gave", () => {
+    let dropped = 0
+    fc.assert(
+      fc.property(uriArb, fc.constantFrom(w, wOrg), (text, who) => {
+        const u = internal.parse(text)
+        if (Either.isLeft(u)) return
+        const before = internal.render(shortenBefore(u.right, who))
+        assert.strictEqual(internal.render(rules.shorten(u.right, who)), before, text)
+        if (internal.decodedPath(u.right).endsWith("/") && !before.endsWith("/")) dropped++
+      }),
+      { numRuns: 5000 }
+    )
+    assert.isAbove(dropped, 1000, "the cases exercise trailing slashes")
   })
 })

@@ -502,6 +502,27 @@ export const render = (u: Yurl): string => {
 export const withDecodedPath = (u: Yurl, decoded: string): Either.Either<Yurl, string> => build(u.scheme, u.host ?? "", decoded)
 
 // ---------------------------------------------------------------------------------------------
+// slashes (index scans: `s.replace(/\/+$/, "")` is quadratic in V8 on a long run of `/` that is
+// not at the end, and dropping one `/` at a time is quadratic too)
+// ---------------------------------------------------------------------------------------------
+
+/** `s` without its trailing run of `/`. */
+/** @internal */
+export const withoutTrailingSlashes = (s: string): string => {
+  let end = s.length
+  while (end > 0 && s.charCodeAt(end - 1) === 0x2f) end--
+  return s.slice(0, end)
+}
+
+/** `s` without its leading run of `/`. */
+/** @internal */
+export const withoutLeadingSlashes = (s: string): string => {
+  let start = 0
+  while (start < s.length && s.charCodeAt(start) === 0x2f) start++
+  return s.slice(start)
+}
+
+// ---------------------------------------------------------------------------------------------
 // POSIX paths (Python `PurePosixPath`)
 // ---------------------------------------------------------------------------------------------
 

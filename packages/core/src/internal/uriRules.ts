@@ -18,6 +18,8 @@ import {
   posixString,
   quoteFromBytes,
   render,
+  withoutLeadingSlashes,
+  withoutTrailingSlashes,
   type Yurl
 } from "./uri.js"
 
@@ -75,10 +77,10 @@ const failIf = (message: string | undefined): Either.Either<void, string> =>
 export const normalizeClusterUri = (u: Yurl, id: Identity): Result =>
   Either.flatMap(failIf(checkUri(u)), () => {
     const path = decodedPath(u)
-    if ((u.host ?? path.replace(/^\/+/, "")).startsWith("~")) return Either.left(`Cannot expand user for ${render(u)}`)
+    if ((u.host ?? withoutLeadingSlashes(path)).startsWith("~")) return Either.left(`Cannot expand user for ${render(u)}`)
     if (u.host !== undefined) return Either.right(u)
     if (!CLUSTER_SCHEMES.includes(u.scheme)) return Either.left(`Absolute URI is required for scheme ${u.scheme}`)
-    let rest = path.startsWith("/") ? path.replace(/^\/+/, "") : path === "" ? id.username : `${id.username}/${path}`
+    let rest = path.startsWith("/") ? withoutLeadingSlashes(path) : path === "" ? id.username : `${id.username}/${path}`
     if (id.orgName !== null) rest = `${id.orgName}/${rest}`
     return build(u.scheme, id.clusterName, "/" + rest)
   })
@@ -94,11 +96,8 @@ const NEEDS_CWD = "A relative local path needs the current directory, which is n
 
 /** `file://` + the encoded absolute path, re-parsed, without a doubled leading `/`. */
 const fileUriOf = (p: PosixPath): Result =>
-  Either.map(parse("file://" + quoteFromBytes(posixString(p))), (u) => {
-    let path = u.path
-    while (path.startsWith("//")) path = path.slice(1)
-    return path === u.path ? u : { ...u, path }
-  })
+  Either.map(parse("file://" + quoteFromBytes(posixString(p))), (u) =>
+    u.path.startsWith("//") ? { ...u, path: "/" + withoutLeadingSlashes(u.path) } : u)
 
 /** `normalize_local_path_uri`: an absolute `file:` URI (relative paths joined to the cwd). */
 /** @internal */
@@ -122,7 +121,7 @@ const expandUser = (text: string, local: LocalContext): string => {
   if (i < 0) i = text.length
   const home = i === 1 ? local.home : local.userHome?.(text.slice(1, i))
   if (home === undefined) return text
-  return home.replace(/\/+$/, "") + text.slice(i) || "/"
+  return withoutTrailingSlashes(home) + text.slice(i) || "/"
 }
 
 /** `uri_from_cli`: a command-line argument (URI or local path) to a normalized URI. */
@@ -181,12 +180,26 @@ export const shorten = (u: Yurl, id: Identity): Yurl => {
       }
     }
   }
+  return dropTrailingSlashes(ret)
+}
+
+/**
+ * neuro-sdk drops the trailing `/`s of the decoded path one at a time, rebuilding the URI each
+ * time: quadratic in their number. The first rebuild is kept as it is (it resolves the `.`/`..`
+ * segments that came from `%2F`, and how depends on the slashes left after them); the path it
+ * gives is normalized, and from there dropping every `/` at once gives what one at a time would.
+ * A path of slashes only becomes `/`.
+ */
+const dropTrailingSlashes = (u: Yurl): Yurl => {
+  let ret = u
+  let first = true
   for (;;) {
     const path = decodedPath(ret)
     if (!path.endsWith("/") || path === "/") return ret
-    const built = build(ret.scheme, ret.host ?? "", path.slice(0, -1))
+    const built = build(ret.scheme, ret.host ?? "", first ? path.slice(0, -1) : withoutTrailingSlashes(path) || "/")
     if (Either.isLeft(built)) return ret
     ret = built.right
+    first = false
   }
 }
 

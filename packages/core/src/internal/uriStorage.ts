@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { InvalidInputError } from "../Errors.js"
 import * as UriModule from "../Uri.js"
-import { build, quotePath, render, unquote } from "./uri.js"
+import { build, quotePath, render, unquote, withoutLeadingSlashes } from "./uri.js"
 
 /** @internal */
 export interface Who {
@@ -64,7 +64,7 @@ export const child = (url: URL, name: string): URL => {
 
 /** The URI of a server path (`/alice/x`) on a cluster. */
 /** @internal */
-export const fromRootPath = (cluster: string, path: string): URL => toUrl(cluster, "/" + path.replace(/^\/+/, ""))
+export const fromRootPath = (cluster: string, path: string): URL => toUrl(cluster, "/" + withoutLeadingSlashes(path))
 
 /** A name from the server that is safe to use as one local path component. */
 /** @internal */
