@@ -235,6 +235,11 @@ describe("Buckets over LocalPlatform (socket)", () => {
         ])
         assert.deepStrictEqual(yield* glob("blob:blobs/dir/[bc].*"), ["dir/b.txt", "dir/c.json"])
         assert.deepStrictEqual(yield* glob("blob:blobs/dir/s*"), ["dir/sub/"])
+        // linear-time matching: a pattern that backtracked exponentially as a RegExp answers at once
+        assert.deepStrictEqual(yield* glob(`blob:blobs/${"*".repeat(40)}a${"*".repeat(40)}b${"*".repeat(40)}c`), [])
+        assert.deepStrictEqual(yield* glob(`blob:blobs/${"*".repeat(30)}.t${"*".repeat(30)}t`), ["a.txt"])
+        // an invalid bracket expression is a typed error, not a thrown SyntaxError
+        assert.strictEqual((yield* Effect.flip(keys(buckets.globBlobs("blob:blobs/[z-a]"))))._tag, "InvalidInputError")
 
         const usage = yield* collect(buckets.getDiskUsage("blobs"))
         const total = Object.values(files).reduce((n, v) => n + enc.encode(v).length, 0)

@@ -20,6 +20,7 @@ import type { BlobProvider, TimeDiff } from "./bucketProvider.js"
 import { canonicalQuery, EMPTY_SHA256, sha256Hex, signHeaders, uriEncode } from "./bucketSigV4.js"
 import { childrenNamed, childText, escapeXml, parseXml, type XmlElement } from "./bucketXml.js"
 import { clockSample, concatBytes } from "./transfer.js"
+import { withoutTrailingSlashes } from "./uri.js"
 import { BlobCommonPrefix, BlobObject } from "./bucketsModels.js"
 
 /** Parts of a streamed upload are sent once the buffer holds more than this (neuro-sdk: 10 MiB). */
@@ -146,7 +147,7 @@ export const makeS3Provider = (
     const target = (c: S3Credentials, key: string | undefined) => {
       const keyPath = key === undefined ? "" : "/" + uriEncode(key, true)
       if (c.endpoint !== undefined) {
-        const base = c.endpoint.pathname.replace(/\/+$/, "")
+        const base = withoutTrailingSlashes(c.endpoint.pathname)
         const path = base + "/" + uriEncode(c.bucketName, false) + keyPath
         return { origin: c.endpoint.origin, host: c.endpoint.host, path }
       }

@@ -383,10 +383,15 @@ export const make = Effect.gen(function*() {
       return provider.listBlobs(key, options.recursive === true, options.limit)
     })).pipe(Stream.withSpan("Buckets.listBlobs"))
 
-  const matcher = (pattern: string) => {
-    const re = new RegExp(`^(?:${FileFilter.translate(pattern)})$`, "su")
-    return (s: string) => re.test(s)
-  }
+  /** A linear-time matcher (no regular expression to backtrack); a pattern that is not valid is an `InvalidInputError`. */
+  const withMatcher = (
+    pattern: string,
+    use: (test: (s: string) => boolean) => Stream.Stream<Entry, BucketsError>
+  ): Stream.Stream<Entry, BucketsError> =>
+    Either.match(FileFilter.matcher(pattern), {
+      onLeft: (error) => Stream.fail(error),
+      onRight: (m) => use((s) => m.test(s))
+    })
 
   const safePrefix = (part: string) => {
     const m = /[*?[]/.exec(part)
@@ -399,18 +404,17 @@ export const make = Effect.gen(function*() {
     const part = slash < 0 ? pattern : pattern.slice(0, slash)
     const rest = slash < 0 ? "" : pattern.slice(slash + 1)
     if (part === "**") {
-      const full = matcher(pattern)
-      return p.listBlobs(prefix, true).pipe(Stream.filter((e) => full(e.key.slice(prefix.length))))
+      return withMatcher(pattern, (full) => p.listBlobs(prefix, true).pipe(Stream.filter((e) => full(e.key.slice(prefix.length)))))
     }
     const magic = hasMagic(part)
     const scan = magic ? prefix + safePrefix(part) : prefix
-    const match = matcher(part)
-    if (rest === "") return p.listBlobs(scan, false).pipe(Stream.filter((e) => match(e.name) && e.key !== scan))
+    if (rest === "") return withMatcher(part, (match) => p.listBlobs(scan, false).pipe(Stream.filter((e) => match(e.name) && e.key !== scan)))
     if (magic) {
-      return p.listBlobs(scan, false).pipe(
-        Stream.filter((e) => e.isDir() && match(e.name)),
-        Stream.flatMap((e) => globFrom(p, e.key, rest))
-      )
+      return withMatcher(part, (match) =>
+        p.listBlobs(scan, false).pipe(
+          Stream.filter((e) => e.isDir() && match(e.name)),
+          Stream.flatMap((e) => globFrom(p, e.key, rest))
+        ))
     }
     return globFrom(p, prefix + part + "/", rest)
   }
