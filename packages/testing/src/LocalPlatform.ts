@@ -14,6 +14,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Context from "effect/Context"
@@ -344,11 +345,23 @@ const build = (state: PlatformState, url: string, dataDir: string, runtime: Runt
       refreshCount: Effect.sync(() => state.oauth.refreshCount),
       tokenRequests: Effect.sync(() => [...state.oauth.tokenRequests])
     },
-    requests: Effect.sync(() => [...state.requests]),
+    requests: Effect.sync(() => state.requests.toArray()),
     httpApp,
     inProcessClient: makeInProcessClient(httpApp, runtime)
   }
 }
+
+/**
+ * The emulator's requests are not traced: a span per request (URL, headers as attributes) would
+ * cost more than most handlers, and the emulator is not the code under observation.
+ */
+const untraced = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  HttpMiddleware.withTracerDisabledWhenEffect(effect, () => true)
+
+let untracedRuntime: Runtime.Runtime<never> | undefined
+
+/** The runtime the in-process transport runs the app on: the default one, untraced. */
+const inProcessRuntime = (): Runtime.Runtime<never> => (untracedRuntime ??= Effect.runSync(untraced(Effect.runtime<never>())))
 
 const toMillis = (d: Duration.DurationInput): number => Duration.toMillis(Duration.decode(d))
 
@@ -374,7 +387,7 @@ export const make = (options: Options = {}): Effect.Effect<LocalPlatform, never,
     const dir = yield* makeDataDir(options.dataDir)
     const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path, tokenSecret: options.tokenSecret, testHooks: options.testHooks })
     yield* setUpJobs(state, options.jobs)
-    return build(state, IN_PROCESS_URL, dir.path, Runtime.defaultRuntime)
+    return build(state, IN_PROCESS_URL, dir.path, inProcessRuntime())
   })
 
 /**
@@ -393,9 +406,10 @@ export const serve = (options: ServeOptions = {}): Effect.Effect<LocalPlatform, 
     const server = yield* NodeHttpServer.make(() => createServer(), { port: options.port ?? 0, host })
     const address = server.address as HttpServer.TcpAddress
     const hostPart = host === "::1" ? "[::1]" : host
-    const platform = build(state, `http://${hostPart}:${address.port}`, dir.path, Runtime.defaultRuntime)
+    const platform = build(state, `http://${hostPart}:${address.port}`, dir.path, inProcessRuntime())
     yield* server.serve(platform.httpApp).pipe(
-      Effect.provide(NodeHttpServer.layerContext)
+      Effect.provide(NodeHttpServer.layerContext),
+      untraced
     )
     return platform
   })

@@ -41,6 +41,8 @@ const decodeSegment = (segment: string): string => {
 /** The form URIs are compared in: no trailing `/`, path segments percent-decoded. */
 /** @internal */
 export const canonical = (uri: string): string => {
+  // nothing to trim or decode (the common case): the URI is its own canonical form
+  if (!uri.includes("%") && !uri.endsWith("/")) return uri
   const t = trimSlashes(uri)
   const m = /^([a-z][a-z0-9+.-]*:\/\/[^/]*)(\/.*)?$/i.exec(t)
   if (m === null) return t

@@ -6,7 +6,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import { randomBytes } from "node:crypto"
 import { configRoutes } from "./configRoutes.js"
-import { plainError } from "./http.js"
+import { plainError, requestUrl } from "./http.js"
 import { oauthRoutes } from "./oauthRoutes.js"
 import { storageRoutes } from "./storageRoutes.js"
 import { usersRoutes } from "./usersRoutes.js"
@@ -18,7 +18,7 @@ import { monitoringRoutes } from "./monitoringRoutes.js"
 import { bucketsRoutes } from "./bucketsRoutes.js"
 import { s3Routes } from "./s3Routes.js"
 import { registryRoutes } from "./registryRoutes.js"
-import type { PlatformState } from "./state.js"
+import type { FaultDecision, PlatformState } from "./state.js"
 
 /** Header by which the in-process transport learns that the emulator dropped the connection. */
 /** @internal */
@@ -28,6 +28,20 @@ const dropConnection = (req: HttpServerRequest.HttpServerRequest): HttpServerRes
   const source = req.source as { readonly socket?: { readonly destroy?: () => void } }
   if (source.socket?.destroy !== undefined) source.socket.destroy()
   return HttpServerResponse.empty({ status: 599, headers: { [DROP_HEADER]: "1" } })
+}
+
+let sessionBytes = Buffer.alloc(0)
+let sessionAt = 0
+
+/** A fresh random session id (24 hex digits), cut from a pool of random bytes refilled 256 ids at a time. */
+const sessionId = (): string => {
+  if (sessionAt + 12 > sessionBytes.length) {
+    sessionBytes = randomBytes(12 * 256)
+    sessionAt = 0
+  }
+  const id = sessionBytes.toString("hex", sessionAt, sessionAt + 12)
+  sessionAt += 12
+  return id
 }
 
 /**
@@ -43,7 +57,7 @@ const stickySession = (
   return HttpServerResponse.setHeader(
     response,
     "Set-Cookie",
-    `NEURO_STORAGEAPI_SESSION=${randomBytes(12).toString("hex")}; Path=/; HttpOnly`
+    `NEURO_STORAGEAPI_SESSION=${sessionId()}; Path=/; HttpOnly`
   )
 }
 
@@ -61,48 +75,60 @@ const closeAfterRefusedUpgrade = (
     ? HttpServerResponse.setHeader(response, "Connection", "close")
     : response
 
-/** How many of the newest requests `LocalPlatform.requests` keeps. */
-const MAX_RECORDED_REQUESTS = 10_000
+const recordRequest = (
+  state: PlatformState,
+  method: string,
+  path: string,
+  query: string,
+  reqHeaders: Readonly<Record<string, string>>
+) => {
+  // the newest requests only, and no credentials kept in memory
+  const { authorization, cookie, ...headers } = reqHeaders
+  state.requests.push({
+    method,
+    path,
+    query,
+    headers: {
+      ...headers,
+      // the scheme only (`Bearer <redacted>`): the credential is never kept
+      ...(authorization !== undefined ? { authorization: `${authorization.split(" ")[0]} <redacted>` } : {}),
+      ...(cookie !== undefined ? { cookie: "<redacted>" } : {})
+    }
+  })
+}
+
+const injectedFailure = (
+  req: HttpServerRequest.HttpServerRequest,
+  decision: FaultDecision
+): HttpServerResponse.HttpServerResponse | undefined => {
+  switch (decision._tag) {
+    case "Drop":
+      return dropConnection(req)
+    case "Status": {
+      const response = HttpServerResponse.unsafeJson({ error: `injected failure ${decision.status}` }, { status: decision.status })
+      return closeAfterRefusedUpgrade(
+        req,
+        decision.retryAfter === undefined ? response : HttpServerResponse.setHeader(response, "Retry-After", decision.retryAfter)
+      )
+    }
+    case "None":
+      return undefined
+  }
+}
 
 const faultMiddleware = (state: PlatformState) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-  Effect.gen(function*() {
-    const req = yield* HttpServerRequest.HttpServerRequest
-    const url = new URL(req.url, "http://local")
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) => {
+    const url = requestUrl(req)
+    const path = url.pathname
     const method = req.method.toUpperCase()
-    if (state.recordRequests) {
-      // the newest requests only, and no credentials kept in memory
-      const { authorization, cookie, ...headers } = req.headers
-      state.requests.push({
-        method,
-        path: url.pathname,
-        query: url.search,
-        headers: {
-          ...headers,
-          // the scheme only (`Bearer <redacted>`): the credential is never kept
-          ...(authorization !== undefined ? { authorization: `${authorization.split(" ")[0]} <redacted>` } : {}),
-          ...(cookie !== undefined ? { cookie: "<redacted>" } : {})
-        }
-      })
-      if (state.requests.length > MAX_RECORDED_REQUESTS) state.requests.splice(0, state.requests.length - MAX_RECORDED_REQUESTS)
-    }
-    const latency = state.faults.latency(method, url.pathname)
-    if (latency > 0) yield* Effect.sleep(latency)
-    const decision = state.faults.decide(method, url.pathname)
-    switch (decision._tag) {
-      case "Drop":
-        return dropConnection(req)
-      case "Status": {
-        const response = HttpServerResponse.unsafeJson({ error: `injected failure ${decision.status}` }, { status: decision.status })
-        return closeAfterRefusedUpgrade(
-          req,
-          decision.retryAfter === undefined ? response : HttpServerResponse.setHeader(response, "Retry-After", decision.retryAfter)
-        )
-      }
-      case "None": {
-        const response = yield* app
-        return closeAfterRefusedUpgrade(req, stickySession(req, url.pathname, response))
-      }
-    }
+    if (state.recordRequests) recordRequest(state, method, path, url.search, req.headers)
+    const serve = Effect.suspend(() => {
+      const failure = injectedFailure(req, state.faults.decide(method, path))
+      if (failure !== undefined) return Effect.succeed(failure)
+      return Effect.map(app, (response) => closeAfterRefusedUpgrade(req, stickySession(req, path, response)))
+    })
+    const latency = state.faults.latency(method, path)
+    return latency > 0 ? Effect.zipRight(Effect.sleep(latency), serve) : serve
   })
 
 /**

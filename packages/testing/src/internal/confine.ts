@@ -7,7 +7,7 @@
  * encoded `..%2F` or `%2e%2e` therefore never reaches `path.join`, and a double-encoded
  * `%252e%252e` stays the literal name `%2e%2e`.
  */
-import * as fsp from "node:fs/promises"
+import { mkdirSync, realpathSync } from "node:fs"
 import { join, sep } from "node:path"
 
 const isBadSegment = (s: string): boolean =>
@@ -43,11 +43,11 @@ export const safeSegments = (segments: ReadonlyArray<string>): boolean => segmen
 
 const realRoots = new Map<string, string>()
 
-const realRoot = async (root: string): Promise<string> => {
+const realRoot = (root: string): string => {
   const cached = realRoots.get(root)
   if (cached !== undefined) return cached
-  await fsp.mkdir(root, { recursive: true })
-  const real = await fsp.realpath(root)
+  mkdirSync(root, { recursive: true })
+  const real = realpathSync.native(root)
   realRoots.set(root, real)
   return real
 }
@@ -56,17 +56,19 @@ const realRoot = async (root: string): Promise<string> => {
  * `root` joined with `segments`, when the existing part of that path is what it says: the real
  * path of its deepest existing ancestor (the leaf itself is not followed) equals the lexical path
  * under the root's real path. `undefined` when a segment is unsafe or a symlink (or `..` planted
- * some other way) would lead elsewhere. One `realpath` call when the parent exists.
+ * some other way) would lead elsewhere. One `realpath` call when the parent exists, made on every
+ * call (nothing is cached: a job may plant a symlink in its storage folder at any time), and
+ * synchronous: a few microseconds on a local disk, where a threadpool round trip costs tens.
  */
 /** @internal */
-export const confinedPath = async (root: string, segments: ReadonlyArray<string>): Promise<string | undefined> => {
+export const confinedPath = (root: string, segments: ReadonlyArray<string>): string | undefined => {
   if (!safeSegments(segments)) return undefined
-  const base = await realRoot(root)
+  const base = realRoot(root)
   for (let n = segments.length - 1; n >= 0; n--) {
     const lexical = join(base, ...segments.slice(0, n))
     let real: string
     try {
-      real = await fsp.realpath(lexical)
+      real = realpathSync.native(lexical)
     } catch (e) {
       if (isMissing(e)) continue
       return undefined

@@ -33,6 +33,22 @@ export const reply = (response: HttpServerResponse.HttpServerResponse) => Effect
 export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Reply, R>) =>
   Effect.catchTag(effect, "Reply", (r) => Effect.succeed(r.response))
 
+const parsedUrls = new WeakMap<object, { readonly raw: string; readonly url: URL }>()
+
+/**
+ * The request's URL (path and query as `new URL` normalises them), parsed once per request
+ * however many handlers ask. Read only: the same object is handed to every caller.
+ */
+/** @internal */
+export const requestUrl = (req: HttpServerRequest.HttpServerRequest): URL => {
+  const key = typeof req.source === "object" && req.source !== null ? req.source : req
+  const cached = parsedUrls.get(key)
+  if (cached !== undefined && cached.raw === req.url) return cached.url
+  const url = new URL(req.url, "http://local")
+  parsedUrls.set(key, { raw: req.url, url })
+  return url
+}
+
 /** The base URL of the platform as the client reached it (scheme + Host header). */
 /** @internal */
 export const baseUrl = Effect.map(HttpServerRequest.HttpServerRequest, (req) => {

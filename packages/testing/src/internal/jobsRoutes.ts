@@ -9,127 +9,22 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { authenticate, baseUrl, errorResponse, handle, jsonResponse, reply, testHook } from "./http.js"
+import { authenticate, baseUrl, errorResponse, handle, jsonResponse, reply, requestUrl, testHook } from "./http.js"
+import { jobDocument, jobText, jsonListing, ndjsonChunks } from "./jobsJson.js"
 import { Invalid, JOB_NAME, parseJobRequest } from "./jobsRequest.js"
 import {
   baseOwner,
   current,
   isFinished,
-  isoformat,
   type JobRecord,
   jobsStoreOf,
   type JobsStore,
   jobUri,
   nowMicros,
-  restarts,
-  runTimeMicros,
   type Status,
   STATUSES
 } from "./jobsStore.js"
 import type { Identity, PlatformState } from "./state.js"
-
-// ---------------------------------------------------------------------------- JSON
-
-const containerJson = (job: JobRecord) => {
-  const c = job.container
-  const out: Record<string, unknown> = { image: c.image, env: c.env, volumes: [] as Array<unknown> }
-  if (c.entrypoint !== undefined) out["entrypoint"] = c.entrypoint
-  if (c.command !== undefined) out["command"] = c.command
-  const r = c.resources
-  out["resources"] = {
-    cpu: r.cpu,
-    memory: r.memory,
-    memory_mb: Math.floor(r.memory / 2 ** 20),
-    ...(r.gpu !== undefined ? { gpu: r.gpu } : {}),
-    ...(r.gpuModel !== undefined ? { gpu_model: r.gpuModel } : {}),
-    ...(r.shm !== undefined ? { shm: r.shm } : {}),
-    ...(r.tpu !== undefined ? { tpu: { type: r.tpu.type, software_version: r.tpu.softwareVersion } } : {})
-  }
-  if (c.http !== undefined) {
-    out["http"] = { port: c.http.port, health_check_path: c.http.healthCheckPath, requires_auth: c.http.requiresAuth }
-  }
-  out["volumes"] = c.volumes.map((v) => ({ src_storage_uri: v.uri, dst_path: v.dstPath, read_only: v.readOnly }))
-  if (c.secretVolumes.length > 0) out["secret_volumes"] = c.secretVolumes.map((v) => ({ src_secret_uri: v.uri, dst_path: v.dstPath }))
-  if (c.diskVolumes.length > 0) {
-    out["disk_volumes"] = c.diskVolumes.map((v) => ({ src_disk_uri: v.uri, dst_path: v.dstPath, read_only: v.readOnly }))
-  }
-  if (Object.keys(c.secretEnv).length > 0) out["secret_env"] = c.secretEnv
-  if (c.tty) out["tty"] = true
-  if (c.workingDir !== undefined) out["working_dir"] = c.workingDir
-  return out
-}
-
-const decimal = (n: number): string => {
-  if (n === 0) return "0"
-  return n.toFixed(8).replace(/0+$/, "").replace(/\.$/, "")
-}
-
-/** @internal */
-export const httpHost = (job: JobRecord, named: boolean) =>
-  named ? `${job.name}--${baseOwner(job.owner)}.jobs.${job.cluster}.localhost` : `${job.id}.jobs.${job.cluster}.localhost`
-
-/** A job as platform-api's `convert_job_to_job_response` renders it. */
-/** @internal */
-export const jobJson = (job: JobRecord, now = nowMicros()): Record<string, unknown> => {
-  const last = current(job)
-  const runTime = runTimeMicros(job, now) / 1_000_000
-  const history: Record<string, unknown> = {
-    status: last.status,
-    reason: last.reason,
-    description: last.description,
-    created_at: isoformat(job.statuses[0]!.at),
-    run_time_seconds: runTime,
-    restarts: restarts(job)
-  }
-  const out: Record<string, unknown> = {
-    id: job.id,
-    owner: job.owner,
-    cluster_name: job.cluster,
-    status: last.status,
-    statuses: job.statuses.map((s) => ({
-      status: s.status,
-      transition_time: isoformat(s.at),
-      reason: s.reason,
-      description: s.description,
-      ...(s.exitCode !== undefined ? { exit_code: s.exitCode } : {})
-    })),
-    history,
-    container: containerJson(job),
-    scheduler_enabled: job.schedulerEnabled,
-    preemptible_node: job.preemptibleNode,
-    is_preemptible: job.schedulerEnabled,
-    is_preemptible_node_required: job.preemptibleNode,
-    pass_config: job.passConfig,
-    uri: jobUri(job),
-    restart_policy: job.restartPolicy,
-    privileged: job.privileged,
-    materialized: job.materialized,
-    being_dropped: false,
-    logs_removed: false,
-    total_price_credits: decimal(Number(job.pricePerHour) * runTime / 3600),
-    price_credits_per_hour: job.pricePerHour,
-    priority: job.priority
-  }
-  if (job.name !== undefined) out["name"] = job.name
-  if (job.presetName !== undefined) out["preset_name"] = job.presetName
-  if (job.description !== undefined && job.description !== "") out["description"] = job.description
-  if (job.tags.length > 0) out["tags"] = job.tags
-  if (job.container.http !== undefined) {
-    out["http_url"] = `http://${httpHost(job, false)}`
-    if (job.name !== undefined) out["http_url_named"] = `http://${httpHost(job, true)}`
-  }
-  out["internal_hostname"] = job.internalHostname
-  if (job.internalHostnameNamed !== undefined) out["internal_hostname_named"] = job.internalHostnameNamed
-  if (job.scheduleTimeout !== undefined) out["schedule_timeout"] = job.scheduleTimeout
-  if (job.maxRunTimeMinutes !== undefined) out["max_run_time_minutes"] = job.maxRunTimeMinutes
-  const started = job.statuses.find((s) => s.status === "running") ?? job.statuses.find((s) => isFinished(s.status))
-  if (started !== undefined) history["started_at"] = isoformat(started.at)
-  if (isFinished(last.status)) history["finished_at"] = isoformat(last.at)
-  if (last.exitCode !== undefined) history["exit_code"] = last.exitCode
-  if (job.org !== null) out["org_name"] = job.org
-  if (job.energyScheduleName !== undefined && job.schedulerEnabled) out["energy_schedule_name"] = job.energyScheduleName
-  return out
-}
 
 // ---------------------------------------------------------------------------- permissions
 
@@ -435,17 +330,18 @@ export const jobsRoutes = (state: PlatformState) => {
       pricePerHour: price,
       managed: true,
       logs: jobs.makeLogBook(id, true),
-      process: undefined
+      process: undefined,
+      rendered: undefined
     }
-    const response = jobJson(job)
+    const response = jobText(job)
     jobs.add(job)
-    return jsonResponse(response, 202)
+    return HttpServerResponse.text(response, { status: 202, contentType: "application/json" })
   }).pipe(handle)
 
   const list = Effect.gen(function*() {
     const req = yield* HttpServerRequest.HttpServerRequest
     const identity = yield* authenticate(state)
-    const q = new URL(req.url, "http://local").searchParams
+    const q = requestUrl(req).searchParams
     const filter = yield* guard(() => parseFilter(q))
     const reverse = yield* guard(() => parseBool(q.get("reverse") ?? "0"))
     let limit: number | undefined
@@ -468,19 +364,13 @@ export const jobsRoutes = (state: PlatformState) => {
       }
     }
     if ((req.headers["accept"] ?? "").includes("application/x-ndjson")) {
-      const enc = new TextEncoder()
       // platform-api prepares the response before reading the jobs: the empty first chunk makes the
       // server send the status and headers at once, as there
-      const body = Stream.concat(
-        Stream.succeed(new Uint8Array(0)),
-        Stream.fromIterable(selected()).pipe(
-          Stream.grouped(200),
-          Stream.map((chunk) => enc.encode([...chunk].map((j) => JSON.stringify(jobJson(j, now)) + "\n").join("")))
-        )
-      )
+      const body = Stream.concat(Stream.succeed(new Uint8Array(0)), Stream.fromIteratorSucceed(ndjsonChunks(selected(), now), 1))
       return HttpServerResponse.stream(body, { status: 200, headers: { "Content-Type": "application/x-ndjson" } })
     }
-    return jsonResponse({ jobs: [...selected()].map((j) => jobJson(j, now)) })
+    // as `jsonResponse({ jobs })`, byte for byte
+    return HttpServerResponse.uint8Array(jsonListing(selected(), now), { contentType: "application/json" })
   }).pipe(handle)
 
   const idOf = Effect.map(HttpRouter.params, (p) => decodeURIComponent(p["id"] ?? ""))
@@ -488,7 +378,7 @@ export const jobsRoutes = (state: PlatformState) => {
   const get = Effect.gen(function*() {
     const identity = yield* authenticate(state)
     const job = yield* resolveJob(state, store(), identity, yield* idOf, "read")
-    return jsonResponse(jobJson(job))
+    return HttpServerResponse.uint8Array(jobDocument(job), { contentType: "application/json" })
   }).pipe(handle)
 
   const kill = Effect.gen(function*() {
@@ -594,7 +484,8 @@ export const jobsRoutes = (state: PlatformState) => {
         pricePerHour: "1",
         managed: false,
         logs: jobs.makeLogBook(id, false),
-        process: undefined
+        process: undefined,
+        rendered: undefined
       })
       ids.push(id)
     }

@@ -31,9 +31,29 @@ export const nowMicros = (): number => {
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0")
 
+let isoSecond = Number.NaN
+let isoBase = ""
+
+/** `YYYY-MM-DDTHH:MM:SS` of a whole second (in milliseconds), remembered for the last second asked. */
+const isoSecondText = (millis: number): string => {
+  if (millis !== isoSecond) {
+    isoSecond = millis
+    isoBase = new Date(millis).toISOString().slice(0, 19)
+  }
+  return isoBase
+}
+
 /** Python's `datetime.isoformat()` of an aware UTC datetime. */
 /** @internal */
 export const isoformat = (micros: number): string => {
+  // the common case (a whole number of microseconds in years 1000-9999) from the native formatter
+  if (Number.isSafeInteger(micros) && micros >= -30610224000000000 && micros < 253402300800000000) {
+    const us = micros % 1_000_000
+    if (us >= 0) {
+      const base = isoSecondText((micros - us) / 1000)
+      return `${base}${us === 0 ? "" : "." + String(us).padStart(6, "0")}+00:00`
+    }
+  }
   const d = new Date(Math.floor(micros / 1000))
   const us = micros % 1_000_000
   const base = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${
@@ -134,6 +154,19 @@ export interface JobRecord {
   readonly managed: boolean
   readonly logs: LogBook
   process: JobRunner.JobProcess | undefined
+  /** The job's JSON line as last rendered (by `jobLine`, which keeps it up to date); `undefined` at first. */
+  rendered: RenderedJob | undefined
+}
+
+/** Where a job's rendered JSON line is (bytes `start..end` of `slab`) and what it showed. */
+/** @internal */
+export interface RenderedJob {
+  readonly statuses: number
+  readonly materialized: boolean
+  readonly maxRunTimeMinutes: number | undefined
+  readonly slab: Buffer
+  readonly start: number
+  readonly end: number
 }
 
 /** @internal */

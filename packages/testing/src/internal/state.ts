@@ -66,6 +66,40 @@ export interface RecordedRequest {
   readonly headers: Readonly<Record<string, string>>
 }
 
+/**
+ * The newest `capacity` recorded requests, oldest first, in a ring: recording one costs the same
+ * however many were recorded before.
+ */
+/** @internal */
+export class RequestLog {
+  private readonly items: Array<RecordedRequest> = []
+  private next = 0
+
+  constructor(readonly capacity: number) {}
+
+  push(request: RecordedRequest): void {
+    if (this.items.length < this.capacity) this.items.push(request)
+    else this.items[this.next] = request
+    this.next = (this.next + 1) % this.capacity
+  }
+
+  get length(): number {
+    return this.items.length
+  }
+
+  toArray(): Array<RecordedRequest> {
+    if (this.items.length < this.capacity) return this.items.slice()
+    return [...this.items.slice(this.next), ...this.items.slice(0, this.next)]
+  }
+}
+
+/** How many of the newest requests `LocalPlatform.requests` keeps. */
+/** @internal */
+export const MAX_RECORDED_REQUESTS = 10_000
+
+/** How many verified `Authorization` headers `PlatformState.authenticate` remembers. */
+const MAX_VERIFIED_HEADERS = 1024
+
 /** @internal */
 export type FaultDecision =
   | { readonly _tag: "None" }
@@ -173,7 +207,7 @@ export class PlatformState {
   readonly disks = new Map<string, DiskRecord>()
   /** Sub-roles that exist (`alice/roles/team`, `alice/service-accounts/ci`); tokens of other sub-roles are refused. */
   readonly roles = new Set<string>()
-  readonly requests: Array<RecordedRequest> = []
+  readonly requests = new RequestLog(MAX_RECORDED_REQUESTS)
   recordRequests = true
   /** Whether the `/_local/*` test hooks answer (off unless the platform was started with them). */
   readonly testHooks: boolean
@@ -226,25 +260,44 @@ export class PlatformState {
     )
   }
 
+  /**
+   * Claims of `Authorization` headers whose signature was verified, by header: a signature is a
+   * pure function of the token and the (fixed) secret, so it is checked once per header. Expiry,
+   * the user and the sub-role are checked on every call, so an expired token or a deleted role is
+   * refused at once. Bounded: the oldest header is forgotten first.
+   */
+  private readonly verifiedHeaders = new Map<string, Record<string, unknown>>()
+
   /** The identity behind an `Authorization` header (Bearer, or Basic with the token as password). */
   authenticate(header: string | undefined): Identity | undefined {
     if (header === undefined) return undefined
-    let token: string | undefined
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)
-    if (bearer) token = bearer[1]
-    const basic = /^Basic\s+(\S+)\s*$/i.exec(header)
-    if (basic) {
-      const decoded = Buffer.from(basic[1]!, "base64").toString("utf8")
-      const colon = decoded.indexOf(":")
-      if (colon >= 0) token = decoded.slice(colon + 1)
+    let claims = this.verifiedHeaders.get(header)
+    if (claims === undefined) {
+      claims = verifyHeader(header, this.secret)
+      if (claims === undefined) return undefined
+      if (this.verifiedHeaders.size >= MAX_VERIFIED_HEADERS) {
+        this.verifiedHeaders.delete(this.verifiedHeaders.keys().next().value!)
+      }
+      this.verifiedHeaders.set(header, claims)
     }
-    if (token === undefined) return undefined
-    const claims = jwt.verify(token, this.secret)
-    if (claims === undefined) return undefined
     if (typeof claims.exp === "number" && claims.exp <= Date.now() / 1000) return undefined
     const name = claims["identity"] ?? claims[jwt.USER_CLAIM]
     if (typeof name !== "string" || !this.users.has(name.split("/")[0]!)) return undefined
     if (name.includes("/") && !this.roles.has(name)) return undefined
     return { user: name, claims }
   }
+}
+
+/** The verified claims of the token in an `Authorization` header (Bearer, or Basic with the token as password). */
+const verifyHeader = (header: string, secret: string): Record<string, unknown> | undefined => {
+  let token: string | undefined
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)
+  if (bearer) token = bearer[1]
+  const basic = /^Basic\s+(\S+)\s*$/i.exec(header)
+  if (basic) {
+    const decoded = Buffer.from(basic[1]!, "base64").toString("utf8")
+    const colon = decoded.indexOf(":")
+    if (colon >= 0) token = decoded.slice(colon + 1)
+  }
+  return token === undefined ? undefined : jwt.verify(token, secret)
 }
