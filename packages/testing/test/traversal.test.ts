@@ -6,13 +6,14 @@
  * Requests go out through `node:http` so that the path reaches the server exactly as written (a
  * WHATWG URL would already fold `%2e%2e`).
  */
-import { assert, describe, layer } from "@effect/vitest"
+import { afterAll, assert, describe, layer } from "@effect/vitest"
 import { Buckets, Storage } from "@neuro-sdk/core"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as http from "node:http"
+import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { LocalPlatform, NeuroTest } from "../src/index.js"
 
@@ -73,8 +74,15 @@ const storageOps: ReadonlyArray<readonly [method: string, op: string]> = [
   ["POST", "RENAME"]
 ]
 
+/**
+ * A private folder holding the platform's data folder, so that "nothing appeared beside the data
+ * folder" is checked without walking the shared temporary folder (other tests write there).
+ */
+const sandbox = fs.mkdtempSync(join(tmpdir(), "neuro-traversal-"))
+afterAll(() => fs.rmSync(sandbox, { recursive: true, force: true }))
+
 describe("path traversal", () => {
-  layer(NeuroTest.layer({ transport: "socket", users: ["bob", "alice"] }), { excludeTestServices: true })((it) => {
+  layer(NeuroTest.layer({ transport: "socket", users: ["bob", "alice"], dataDir: join(sandbox, "data") }), { excludeTestServices: true })((it) => {
     const setUp = Effect.gen(function*() {
       const platform = yield* LocalPlatform.LocalPlatformTag
       const storageBase = `/api/v1/clusters/default/storage`
