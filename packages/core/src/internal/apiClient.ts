@@ -2,10 +2,13 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Arr from "effect/Array"
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Random from "effect/Random"
@@ -17,8 +20,10 @@ import { AuthToken } from "../AuthToken.js"
 import { Endpoints, serviceUrl } from "../Endpoints.js"
 import * as Errors from "../Errors.js"
 import { WebSocketDialer } from "../WebSocket.js"
-import { describeParseError } from "./decodeError.js"
+import { describeParseError, jsonText } from "./decodeError.js"
+import { decoderOf } from "./fastDecode.js"
 import { withSafeTracing } from "./httpTracing.js"
+import { timeoutFail } from "./timeout.js"
 import { quotePath } from "./uri.js"
 
 type Requirements = ApiClientModule.Requirements
@@ -48,35 +53,47 @@ export const defaultRetryPolicy: ApiClientModule.RetryPolicy = {
 
 const DEFAULT_TIMEOUT = Duration.seconds(60)
 
+const UNRESERVED = /^[A-Za-z0-9._~-]*$/
+
 /** @internal */
 export const appendPath = (url: URL | string, ...segments: ReadonlyArray<string>): URL => {
   const out = new URL(url)
-  out.search = ""
-  out.hash = ""
+  if (out.search !== "") out.search = ""
+  if (out.hash !== "") out.hash = ""
   if (segments.length === 0) return out
   let path = out.pathname
   if (path.endsWith("/")) path = path.slice(0, -1)
   // yarl's path quoting (pchar: unreserved, sub-delims, ":" and "@" stay literal); a "/" inside
-  // a segment is data, so it is escaped too
-  for (const s of segments) path += "/" + quotePath(s).replace(/\//g, "%2F")
+  // a segment is data, so it is escaped too. Unreserved characters alone (ids) need no quoting.
+  for (const s of segments) path += "/" + (UNRESERVED.test(s) ? s : quotePath(s).replace(/\//g, "%2F"))
   out.pathname = path
   return out
 }
 
-const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
+const HEX: ReadonlyArray<string> = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"))
 
-const randomBytes = (n: number): Uint8Array => {
-  const out = new Uint8Array(n)
-  globalThis.crypto.getRandomValues(out)
+/** Random bytes for ids, taken from a pool filled by the platform's CSPRNG (one call per 200 requests, not two per request). */
+const RANDOM_POOL = 4096
+let pool = new Uint8Array(0)
+let poolAt = 0
+
+const randomHex = (n: number): string => {
+  if (poolAt + n > pool.length) {
+    pool = new Uint8Array(RANDOM_POOL)
+    globalThis.crypto.getRandomValues(pool)
+    poolAt = 0
+  }
+  let out = ""
+  for (let i = 0; i < n; i++) out += HEX[pool[poolAt++]!]!
   return out
 }
 
 /** @internal */
 export const makeTraceId = (nowMillis: number): string =>
-  Math.floor(nowMillis / 1000).toString(16).padStart(8, "0").slice(-8) + hex(randomBytes(12))
+  Math.floor(nowMillis / 1000).toString(16).padStart(8, "0").slice(-8) + randomHex(12)
 
 /** @internal */
-export const makeSpanId = (): string => hex(randomBytes(8))
+export const makeSpanId = (): string => randomHex(8)
 
 const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
 const RETRY_STATUSES = new Set([429, 502, 503, 504])
@@ -160,12 +177,9 @@ const timeoutError = (response: HttpClientResponse.HttpClientResponse, descripti
 /** The whole body as text; a body that does not finish within `timeout` is a `NetworkError`. */
 const readText = (response: HttpClientResponse.HttpClientResponse, timeout: Duration.Duration | null) => {
   const text = Effect.mapError(response.text, fromHttpClientError)
-  return timeout === null ? text : text.pipe(
-    Effect.timeoutFail({
-      duration: timeout,
-      onTimeout: () => timeoutError(response, `the body did not arrive within ${Duration.format(timeout)}`)
-    })
-  )
+  return timeout === null
+    ? text
+    : timeoutFail(text, timeout, () => timeoutError(response, `the body did not arrive within ${Duration.format(timeout)}`))
 }
 
 const JSON_CONTENT_TYPE = /^application\/([\w.+-]+\+)?json\b/i
@@ -190,7 +204,7 @@ const readJson = (response: HttpClientResponse.HttpClientResponse, timeout: Dura
 // the description names paths and expected types only: a received value can be a credential,
 // and printing a deeply nested one overflows the stack
 const decodeWith = <A, I>(schema: Schema.Schema<A, I>, response: HttpClientResponse.HttpClientResponse) => {
-  const decode = Schema.decodeUnknown(schema, { errors: "all" })
+  const decode = decoderOf(schema).effect
   return (u: unknown) => Effect.mapError(decode(u), (e) => malformed(response.request, response.status, describeParseError(e)))
 }
 
@@ -208,15 +222,6 @@ const bodyStream = (
     : s.pipe(Stream.timeoutFail(() => timeoutError(response, `no data for ${Duration.format(timeout)}`), timeout))
 }
 
-/** JSON text of a received value; one too deep to print is not printed. */
-const jsonText = (u: unknown): string => {
-  try {
-    return JSON.stringify(u) ?? String(u)
-  } catch {
-    return "(a value too deeply nested to show)"
-  }
-}
-
 /** An in-band `{"error": ..., "errno"?: ...}` line of an NDJSON stream as a typed error. */
 const lineError = (line: Record<string, unknown>, request: HttpClientRequest.HttpClientRequest): Errors.ApiError => {
   const description = typeof line.error === "string" ? line.error : jsonText(line.error)
@@ -229,52 +234,122 @@ export const isNdjson = (response: HttpClientResponse.HttpClientResponse) =>
   (response.headers["content-type"] ?? "").startsWith("application/x-ndjson")
 
 /**
- * The lines of a text stream. The last line needs no newline when the stream ends cleanly (the
- * storage service ends some listings that way), but when the stream fails, the unfinished line is
- * dropped: it is the part of a line that arrived before the connection broke, never a whole one.
- * (`Stream.splitLines` emits that tail before the failure.)
+ * The complete lines of a byte stream, chunk by chunk: `push` takes the next bytes and returns the
+ * lines they complete; `end` returns the last line (it needs no newline when the stream ends
+ * cleanly: the storage service ends some listings that way). When the stream fails, `end` is never
+ * called: the unfinished line is the part of a line that arrived before the connection broke,
+ * never a whole one.
  */
-const completeLines = <E>(text: Stream.Stream<string, E>): Stream.Stream<string, E> =>
-  Stream.suspend(() => {
-    let pending: Array<string> = []
-    const lines = Stream.mapConcat(text, (chunk) => {
-      const out: Array<string> = []
-      let start = 0
-      for (let nl = chunk.indexOf("\n"); nl !== -1; nl = chunk.indexOf("\n", start)) {
-        pending.push(chunk.slice(start, nl))
-        out.push(pending.join(""))
-        pending = []
-        start = nl + 1
-      }
-      if (start < chunk.length) pending.push(chunk.slice(start))
-      return out
-    })
-    // reached only when `text` ended without failing
-    return Stream.concat(lines, Stream.suspend(() => Stream.make(pending.join(""))))
-  })
+class LineSplitter {
+  private readonly decoder = new TextDecoder()
+  private pending = ""
 
-/** The NDJSON body: blank lines skipped, `{"error"}` lines fail the stream, every other line decoded. */
+  push(bytes: Uint8Array): Array<string> {
+    const lines = (this.pending + this.decoder.decode(bytes, { stream: true })).split("\n")
+    this.pending = lines.pop()!
+    return lines
+  }
+
+  end(): Array<string> {
+    const last = this.pending + this.decoder.decode()
+    this.pending = ""
+    return [last]
+  }
+}
+
+/** How a batch of lines or values went: the items decoded, then what stopped it, if anything. */
+interface Decoded<A> {
+  readonly items: Array<A>
+  /** A typed error that ends the stream. */
+  readonly error?: Errors.ApiError
+  /** A value the synchronous decoder refused: the Schema decides (its error, or a suspending Schema). */
+  readonly refused?: { readonly value: unknown; readonly next: number }
+}
+
+/**
+ * Decode NDJSON lines from `from` on, synchronously: blank lines skipped, an `{"error"}` line or a
+ * line that is not JSON ends the batch with a typed error.
+ */
+const decodeLines = <A>(
+  lines: ReadonlyArray<string>,
+  from: number,
+  decode: (u: unknown) => Either.Either<A, unknown>,
+  response: HttpClientResponse.HttpClientResponse
+): Decoded<A> => {
+  const items: Array<A> = []
+  for (let i = from; i < lines.length; i++) {
+    const line = lines[i]!
+    if (line.trim() === "") continue
+    let u: unknown
+    try {
+      u = JSON.parse(line)
+    } catch (e) {
+      const error = malformed(response.request, response.status, `a streamed line is not valid JSON (${e instanceof Error ? e.name : "error"})`)
+      return { items, error }
+    }
+    if (Predicate.isRecord(u) && "error" in u) return { items, error: lineError(u, response.request) }
+    const r = decode(u)
+    if (Either.isLeft(r)) return { items, refused: { value: u, next: i + 1 } }
+    items.push(r.right)
+  }
+  return { items }
+}
+
+/**
+ * A channel emitting what `decodeLines` decodes from `lines`, as one chunk per batch; a refused
+ * value goes through `slow` (the Schema as an Effect), and the batch goes on after it.
+ */
+const emitLines = <A>(
+  lines: ReadonlyArray<string>,
+  from: number,
+  decode: (u: unknown) => Either.Either<A, unknown>,
+  slow: (u: unknown) => Effect.Effect<A, Errors.ApiError>,
+  response: HttpClientResponse.HttpClientResponse
+): Channel.Channel<Chunk.Chunk<A>, unknown, Errors.ApiError, unknown, void, unknown> => {
+  const batch = decodeLines(lines, from, decode, response)
+  const out = batch.items.length > 0 ? Channel.write(Chunk.unsafeFromArray(batch.items)) : Channel.void
+  if (batch.error !== undefined) return Channel.zipRight(out, Channel.fail(batch.error))
+  const refused = batch.refused
+  if (refused === undefined) return out
+  return Channel.zipRight(
+    out,
+    Channel.flatMap(Channel.fromEffect(slow(refused.value)), (a) =>
+      Channel.zipRight(Channel.write(Chunk.of(a)), emitLines(lines, refused.next, decode, slow, response)))
+  )
+}
+
+/**
+ * The NDJSON body: blank lines skipped, `{"error"}` lines fail the stream, every other line
+ * decoded. Each chunk of the body is split, parsed and decoded synchronously, and its items leave
+ * as one chunk: the Effect work is per chunk of the body, not per line.
+ */
 const ndjsonLines = <A, I>(
   response: HttpClientResponse.HttpClientResponse,
   schema: Schema.Schema<A, I>,
   timeout: Duration.Duration | null
 ): Stream.Stream<A, Errors.ApiError> => {
-  const request = response.request
-  const decode = decodeWith(schema, response)
-  return bodyStream(response, timeout).pipe(
-    Stream.decodeText(),
-    completeLines,
-    Stream.filter((line) => line.trim() !== ""),
-    Stream.mapEffect((line) =>
-      Effect.try({
-        try: (): unknown => JSON.parse(line),
-        catch: (e) => malformed(request, response.status, `a streamed line is not valid JSON (${e instanceof Error ? e.name : "error"})`)
-      }).pipe(
-        Effect.flatMap((u) => Predicate.isRecord(u) && "error" in u ? Effect.fail(lineError(u, request)) : decode(u))
-      )
-    )
-  )
+  const decoder = decoderOf(schema)
+  const slow = decodeWith(schema, response)
+  return Stream.suspend(() => {
+    const splitter = new LineSplitter()
+    const emit = (lines: ReadonlyArray<string>) => emitLines(lines, 0, decoder.sync, slow, response)
+    const loop: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, Errors.ApiError, Errors.ApiError, void, unknown> = Channel
+      .readWithCause({
+        onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
+          const lines: Array<string> = []
+          for (const bytes of chunk) for (const line of splitter.push(bytes)) lines.push(line)
+          return Channel.zipRight(emit(lines), loop)
+        },
+        // a failed body: the unfinished line is dropped
+        onFailure: Channel.failCause,
+        onDone: () => emit(splitter.end())
+      })
+    return Stream.pipeThroughChannelOrFail(bodyStream(response, timeout), loop)
+  })
 }
+
+/** How many items of a JSON document's list are decoded per chunk. */
+const LIST_BATCH = 1024
 
 /** The items of a listing sent as one JSON document (a list, or a list under `listKey`). */
 const jsonList = <A, I>(
@@ -290,7 +365,29 @@ const jsonList = <A, I>(
       const expected = listKey === undefined ? "expected a JSON list" : `expected a "${listKey}" list`
       return yield* Effect.fail(malformed(response.request, response.status, expected))
     }
-    return Stream.fromIterable(list as ReadonlyArray<unknown>).pipe(Stream.mapEffect(decodeWith(schema, response)))
+    const decode = decoderOf(schema).sync
+    const slow = decodeWith(schema, response)
+    const items = list as ReadonlyArray<unknown>
+    // batches of items, each decoded synchronously; an item the decoder refuses goes through the Schema
+    return Stream.fromIterable(Arr.chunksOf(items, LIST_BATCH)).pipe(
+      Stream.mapConcatEffect((batch) => {
+        const out: Array<A> = []
+        const go = (i: number): Effect.Effect<Array<A>, Errors.ApiError> => {
+          for (; i < batch.length; i++) {
+            const r = decode(batch[i])
+            if (Either.isLeft(r)) {
+              return Effect.flatMap(slow(batch[i]), (a) => {
+                out.push(a)
+                return go(i + 1)
+              })
+            }
+            out.push(r.right)
+          }
+          return Effect.succeed(out)
+        }
+        return go(0)
+      })
+    )
   }))
 
 /** An answer, and the retry number that got it (0: the first attempt). */
@@ -382,9 +479,9 @@ const streamExchange = <A>(
 export const make = Effect.fnUntraced(function*(
   options: ApiClientModule.Options = {}
 ): Effect.fn.Return<ApiClientModule.ApiClient.Service, never, Requirements> {
-  // tracing headers are neuro-sdk's own (b3, sentry-trace), not Effect's span propagation; the
-  // spans record no credential, whatever the transport
-  const http = HttpClient.withTracerPropagation(withSafeTracing(yield* HttpClient.HttpClient), false)
+  // the spans record no credential, whatever the transport; tracing headers are neuro-sdk's own
+  // (b3, sentry-trace, set on every request), which the span's propagation leaves in place
+  const http = withSafeTracing(yield* HttpClient.HttpClient)
   const auth = yield* AuthToken
   const endpoints = yield* Endpoints
   const dialer = yield* WebSocketDialer
@@ -395,19 +492,24 @@ export const make = Effect.fnUntraced(function*(
   const userAgent = options.userAgent ?? USER_AGENT
   const sampled = options.traceSampled === undefined ? "" : options.traceSampled ? "1" : "0"
 
+  /** The request with neuro-sdk's headers (one copy of the headers, not one per header). */
+  const withHeaders = (request: HttpClientRequest.HttpClientRequest, nowMillis: number, token: Redacted.Redacted | undefined) => {
+    const traceId = options.traceId ?? makeTraceId(nowMillis)
+    const spanId = makeSpanId()
+    const headers: Record<string, string> = {
+      "user-agent": userAgent,
+      b3: `${traceId}-${spanId}`,
+      "sentry-trace": `${traceId}-${spanId}-${sampled}`
+    }
+    if (token !== undefined) headers["authorization"] = `Bearer ${Redacted.value(token)}`
+    return HttpClientRequest.setHeaders(request, headers)
+  }
+
   const prepare = (request: HttpClientRequest.HttpClientRequest, withAuth: boolean) =>
-    Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const traceId = options.traceId ?? makeTraceId(now)
-      const spanId = makeSpanId()
-      let req = request.pipe(
-        HttpClientRequest.setHeader("User-Agent", userAgent),
-        HttpClientRequest.setHeader("b3", `${traceId}-${spanId}`),
-        HttpClientRequest.setHeader("sentry-trace", `${traceId}-${spanId}-${sampled}`)
-      )
-      if (withAuth) req = HttpClientRequest.bearerToken(req, yield* auth.token)
-      return req
-    })
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      withAuth
+        ? Effect.map(auth.token, (token) => withHeaders(request, now, token))
+        : Effect.succeed(withHeaders(request, now, undefined)))
 
   const policyOf: Sender["policyOf"] = (request, opts) => {
     const replayable = request.body._tag !== "Stream"
@@ -419,19 +521,14 @@ export const make = Effect.fnUntraced(function*(
     const timeout = resolveTimeout(opts.timeout, clientTimeout)
     const policy = policyOf(request, opts)
     const once = Effect.flatMap(prepare(request, opts.auth ?? true), (req) => {
-      const exec = http.execute(req).pipe(Effect.mapError(fromHttpClientError))
-      return timeout === null ? exec : exec.pipe(
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () =>
-            new Errors.NetworkError({
-              reason: "Timeout",
-              description: `no answer within ${Duration.format(timeout)}`,
-              method: req.method,
-              url: req.url
-            })
-        })
-      )
+      const exec = Effect.mapError(http.execute(req), fromHttpClientError)
+      return timeout === null ? exec : timeoutFail(exec, timeout, () =>
+        new Errors.NetworkError({
+          reason: "Timeout",
+          description: `no answer within ${Duration.format(timeout)}`,
+          method: req.method,
+          url: req.url
+        }))
     })
     const loop = (attempt: number): Effect.Effect<Sent, Errors.ApiError> =>
       once.pipe(

@@ -1,7 +1,10 @@
 import * as HttpClient from "@effect/platform/HttpClient"
+import type { HttpClientError } from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as UrlParams from "@effect/platform/UrlParams"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Ref from "effect/Ref"
 import { SessionCookie } from "../ConfigData.js"
 import { ConfigStore } from "../ConfigStore.js"
@@ -41,9 +44,15 @@ export const make = Effect.gen(function*() {
     })
   )
 
-  return HttpClient.make((request, url) =>
+  // a wrapper of the transport (not a second transport made with `HttpClient.make`, which would
+  // add its own abort controller, tracing checks and response wrapper to every request)
+  const send = (request: HttpClientRequest.HttpClientRequest) =>
     Effect.gen(function*() {
-      const cookies = [...(yield* Ref.get(jar)).values()].filter((c) =>
+      const held = yield* Ref.get(jar)
+      // the URL is only needed when there are cookies to match or to keep
+      const urlOf = () => Either.getOrUndefined(UrlParams.makeUrl(request.url, request.urlParams, request.hash))
+      const url = held.size === 0 ? undefined : urlOf()
+      const cookies = url === undefined ? [] : [...held.values()].filter((c) =>
         domainMatches(c.domain, url.hostname) && pathMatches(c.path, url.pathname)
       )
       const withCookies = cookies.length === 0
@@ -51,12 +60,13 @@ export const make = Effect.gen(function*() {
         : HttpClientRequest.setHeader(request, "Cookie", cookies.map((c) => `${c.name}=${c.value}`).join("; "))
       const response = yield* http.execute(withCookies)
       const set = Object.values(response.cookies.cookies)
-      if (set.length > 0) {
+      const setUrl = set.length > 0 ? url ?? urlOf() : undefined
+      if (setUrl !== undefined) {
         const now = (yield* Clock.currentTimeMillis) / 1000
         yield* Ref.update(jar, (current) => {
           const next = new Map(current)
           for (const c of set) {
-            const domain = c.options?.domain ?? url.hostname
+            const domain = c.options?.domain ?? setUrl.hostname
             const path = c.options?.path ?? "/"
             const key = `${domain}|${path}|${c.name}`
             const expired = c.options?.maxAge !== undefined && Number(c.options.maxAge) <= 0
@@ -68,5 +78,8 @@ export const make = Effect.gen(function*() {
       }
       return response
     })
+  return HttpClient.makeWith<HttpClientError, never, HttpClientError, never>(
+    (request) => Effect.flatMap(request, send),
+    Effect.succeed
   )
 })

@@ -118,3 +118,17 @@ export const describeParseError = (error: ParseResult.ParseError): string => {
   const more = total - found.length
   return found.join("; ") + (more > 0 ? `; and ${more} more` : "")
 }
+
+/**
+ * JSON text of a received value, for a message; a value too deeply nested to print (the printer
+ * would overflow the stack) is not printed.
+ *
+ * @internal
+ */
+export const jsonText = (u: unknown): string => {
+  try {
+    return JSON.stringify(u) ?? String(u)
+  } catch {
+    return "(a value too deeply nested to show)"
+  }
+}

@@ -46,9 +46,22 @@ const SECRET_PARAMS = /^(x-amz-(signature|security-token|credential)|x-goog-(sig
 
 const REDACTED = "<redacted>"
 
+/** The names to redact: ours and the fiber's (`Headers.currentRedactedNames`), joined once per list. */
+const namesCache = new WeakMap<ReadonlyArray<string | RegExp>, ReadonlyArray<string | RegExp>>()
+const secretNames = (extra: ReadonlyArray<string | RegExp>): ReadonlyArray<string | RegExp> => {
+  let names = namesCache.get(extra)
+  if (names === undefined) {
+    names = [...SECRET_HEADERS, ...extra]
+    namesCache.set(extra, names)
+  }
+  return names
+}
+
 const redactedHeaders = (headers: Headers.Headers, extra: ReadonlyArray<string | RegExp>): Record<string, string> => {
   const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(Headers.redact(headers, [...SECRET_HEADERS, ...extra]))) {
+  const redacted = Headers.redact(headers, secretNames(extra))
+  for (const name in redacted) {
+    const value = redacted[name]!
     out[name] = Redacted.isRedacted(value) ? REDACTED : value
   }
   return out
@@ -56,6 +69,8 @@ const redactedHeaders = (headers: Headers.Headers, extra: ReadonlyArray<string |
 
 /** The URL without user info and with credential query parameters redacted. */
 const redactedUrl = (url: URL): URL => {
+  // nothing to redact: the URL itself (never changed here)
+  if (url.username === "" && url.password === "" && url.search === "") return url
   const out = new URL(url)
   out.username = ""
   out.password = ""
@@ -98,9 +113,8 @@ const requestAttributes = (request: HttpClientRequest.HttpClientRequest, url: UR
   }
   if (safe.port !== "") attributes["server.port"] = Number(safe.port)
   if (safe.search !== "") attributes["url.query"] = safe.search.slice(1)
-  for (const [name, value] of Object.entries(redactedHeaders(request.headers, extra))) {
-    attributes[`http.request.header.${name}`] = value
-  }
+  const headers = redactedHeaders(request.headers, extra)
+  for (const name in headers) attributes[`http.request.header.${name}`] = headers[name]
   return attributes
 }
 
@@ -114,26 +128,34 @@ const endSpan = (
     Effect.sync(() => {
       if (Exit.isFailure(exit)) return span.end(now, Exit.failCause(Cause.map(exit.cause, safeError(url, extra))))
       span.attribute("http.response.status_code", exit.value.status)
-      for (const [name, value] of Object.entries(redactedHeaders(exit.value.headers, extra))) {
-        span.attribute(`http.response.header.${name}`, value)
-      }
+      const headers = redactedHeaders(exit.value.headers, extra)
+      for (const name in headers) span.attribute(`http.response.header.${name}`, headers[name])
       span.end(now, Exit.void)
     }))
 
+const hasTraceHeaders = (request: HttpClientRequest.HttpClientRequest): boolean =>
+  request.headers["b3"] !== undefined || request.headers["traceparent"] !== undefined
+
 /** Run `request` through `client` inside a credential-free `http.client` span. */
+/** What `untraced` sets: no client below opens a span (recognised, so that it is set once). */
+const alwaysDisabled = (): boolean => true
+
 const traced = (client: HttpClient.HttpClient, request: HttpClientRequest.HttpClientRequest) =>
   Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
-    const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-    const disabled = !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
-      fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
     // the client's own span would record the request in clear: never let it open one
     const untraced = (req: HttpClientRequest.HttpClientRequest) =>
-      Effect.locally(client.execute(req), HttpClient.currentTracerDisabledWhen, () => true)
-    if (disabled || Either.isLeft(urlResult)) return untraced(request)
+      Effect.locally(client.execute(req), HttpClient.currentTracerDisabledWhen, alwaysDisabled)
+    // below a traced request (ApiClient over NodeHttp.layer), or with tracing off: every client
+    // below already sees tracing disabled
+    const disabledWhen = fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)
+    if (!fiber.getFiberRef(FiberRef.currentTracerEnabled) || disabledWhen === alwaysDisabled) return client.execute(request)
+    const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+    if (disabledWhen(request) || Either.isLeft(urlResult)) return untraced(request)
     const url = urlResult.right
     const extra = fiber.getFiberRef(Headers.currentRedactedNames)
     const name = Context.get(fiber.currentContext, HttpClient.SpanNameGenerator)(request)
-    const propagate = fiber.getFiberRef(HttpClient.currentTracerPropagation)
+    // a request that carries trace headers already (neuro-sdk's b3, set by ApiClient) keeps them
+    const propagate = fiber.getFiberRef(HttpClient.currentTracerPropagation) && !hasTraceHeaders(request)
     return Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(
         Effect.makeSpan(name, { kind: "client", captureStackTrace: false, attributes: requestAttributes(request, url, extra) }),
@@ -147,14 +169,22 @@ const traced = (client: HttpClient.HttpClient, request: HttpClientRequest.HttpCl
     )
   })
 
+/** Marks the clients `withSafeTracing` made. */
+const SafeTracingId: unique symbol = Symbol.for("@neuro-sdk/core/SafeTracing")
+
 /**
- * `client` whose requests are traced without credentials (see the module comment). Wrapping a
- * client twice opens one span per request.
+ * `client` whose requests are traced without credentials (see the module comment). A client it
+ * made is returned as it is; a client wrapped twice in other ways opens one span per request.
+ * A request that already carries trace headers (`b3`, `traceparent`) keeps them: the span's are
+ * not added.
  *
  * @internal
  */
-export const withSafeTracing = (client: HttpClient.HttpClient): HttpClient.HttpClient =>
-  HttpClient.makeWith(
+export const withSafeTracing = (client: HttpClient.HttpClient): HttpClient.HttpClient => {
+  if (SafeTracingId in client) return client
+  const safe = HttpClient.makeWith(
     (request: Effect.Effect<HttpClientRequest.HttpClientRequest>) => Effect.flatMap(request, (r) => traced(client, r)),
     Effect.succeed
   )
+  return Object.assign(safe, { [SafeTracingId]: true })
+}

@@ -18,6 +18,7 @@ import * as Errors from "../Errors.js"
 import * as Image from "../Image.js"
 import type * as ImagesModule from "../Images.js"
 import { malformed } from "./apiClient.js"
+import { jsonText } from "./decodeError.js"
 import { DockerDaemon, DockerError, ImageProgressPull, ImageProgressPush, ImageProgressStep, Tag } from "./imagesModels.js"
 
 /** @internal */
@@ -36,7 +37,8 @@ export const DOCKER_NOT_AVAILABLE =
 
 const numberOrNull = (u: unknown): number | null => (typeof u === "number" && Number.isFinite(u) ? u : null)
 
-const text = (u: unknown): string => (typeof u === "string" ? u : u === undefined || u === null ? "" : JSON.stringify(u))
+// a progress field is printed as JSON when it is not text; one nested too deeply to print is not printed
+const text = (u: unknown): string => (typeof u === "string" ? u : u === undefined || u === null ? "" : jsonText(u))
 
 /** @internal */
 export const parseProgressStep = (

@@ -14,7 +14,9 @@ import type { ImageParser } from "../Image.js"
 import { LocalImage, makeImageParser, parseRemoteImage, RemoteImage } from "../Image.js"
 import type * as JobsModule from "../Jobs.js"
 import type { WebSocketConnection, WebSocketError } from "../WebSocket.js"
+import { describeParseError } from "./decodeError.js"
 import { LocalTcpServer } from "./jobsModels.js"
+import * as Decode from "./jobsDecode.js"
 import { makeStdStream } from "./jobsStdStream.js"
 import * as Wire from "./jobsWire.js"
 
@@ -64,25 +66,32 @@ export const make = Effect.gen(function*() {
       })
     })
 
-  // one image decoder (with its parse cache) per login state, not one per call
-  let lastDecoder:
-    | { readonly username: string; readonly orgName: string | null; readonly clusters: unknown; readonly decode: ReturnType<typeof Wire.imageDecoder> }
+  // one image decoder (with its parse cache), and one job schema (compiled once), per login state
+  let last:
+    | {
+      readonly username: string
+      readonly orgName: string | null
+      readonly clusters: unknown
+      readonly schema: Schema.Schema<JobsModule.JobDescription, typeof Wire.WireJob.Encoded>
+    }
     | undefined
-  const decoder = Effect.gen(function*() {
+  const jobSchema = Effect.gen(function*() {
     const username = yield* config.username
     const orgName = yield* config.orgName
     const clusters = yield* config.clusters
-    const last = lastDecoder
-    if (last !== undefined && last.username === username && last.orgName === orgName && last.clusters === clusters) return last.decode
+    const known = last
+    if (known !== undefined && known.username === username && known.orgName === orgName && known.clusters === clusters) {
+      return known.schema
+    }
     const parser = makeImageParser({
       username,
       clusterName: "",
       orgName,
       registryUrls: [...clusters.values()].map((c) => [c.name, c.registryUrl] as const)
     })
-    const decode = Wire.imageDecoder(Either.getOrUndefined(parser))
-    lastDecoder = { username, orgName, clusters, decode }
-    return decode
+    const schema = Decode.jobSchema(Wire.imageDecoder(Either.getOrUndefined(parser)))
+    last = { username, orgName, clusters, schema }
+    return schema
   })
 
   const resolveImage = (image: JobsModule.ImageInput, clusterName: string) =>
@@ -91,10 +100,7 @@ export const make = Effect.gen(function*() {
       return yield* parseRemoteImage({ ...parser, clusterName }, image)
     })
 
-  const decodeJobs = <E, R>(effect: Effect.Effect<Wire.WireJob, E, R>) =>
-    Effect.flatMap(decoder, (decode) => Effect.map(effect, Wire.toJobDescription(decode)))
-
-  const submit = (url: URL, body: Wire.Json) => decodeJobs(api.json(jsonRequest(url, body), Wire.WireJob))
+  const submit = (url: URL, body: Wire.Json) => Effect.flatMap(jobSchema, (schema) => api.json(jsonRequest(url, body), schema))
 
   const start: Service["start"] = (options) =>
     Effect.gen(function*() {
@@ -121,11 +127,11 @@ export const make = Effect.gen(function*() {
       const request = HttpClientRequest.get(api.api("jobs")).pipe(
         HttpClientRequest.setUrlParams(Wire.listParams(options, clusterName))
       )
-      const decode = yield* decoder
-      return api.ndjson(request, Wire.WireJob, { listKey: "jobs" }).pipe(Stream.map(Wire.toJobDescription(decode)))
+      return api.ndjson(request, yield* jobSchema, { listKey: "jobs" })
     }))
 
-  const status: Service["status"] = (id) => decodeJobs(api.json(HttpClientRequest.get(api.api("jobs", id)), Wire.WireJob))
+  const status: Service["status"] = (id) =>
+    Effect.flatMap(jobSchema, (schema) => api.json(HttpClientRequest.get(api.api("jobs", id)), schema))
 
   const kill: Service["kill"] = (id) => api.discard(HttpClientRequest.del(api.api("jobs", id)))
 
@@ -275,7 +281,7 @@ export const make = Effect.gen(function*() {
               })
               yield* progress({ _tag: "Push", src, dst: target })
             } else {
-              const chunk = yield* decodeChunk(Wire.PushChunk, obj, context, firstIssue)
+              const chunk = yield* decodeChunk(Wire.PushChunk, obj, context, describeParseError)
               if (chunk.id !== undefined && chunk.id !== tag) {
                 const status = chunk.status ?? ""
                 yield* progress({
@@ -351,7 +357,7 @@ export const telemetryStream = (
         return decodeTelemetry(m).pipe(
           Effect.mapError((e) =>
             new Errors.MalformedResponse({
-              description: ParseResult.TreeFormatter.formatErrorSync(e),
+              description: describeParseError(e),
               method: "GET",
               url: url.href
             })
@@ -419,13 +425,7 @@ const describe = (cause: unknown): string =>
 
 /** The message of the first issue (the commit schemas carry neuro-sdk's messages). */
 const firstMessage = (e: ParseResult.ParseError): string =>
-  ParseResult.ArrayFormatter.formatErrorSync(e)[0]?.message ?? ParseResult.TreeFormatter.formatErrorSync(e)
-
-/** The first issue with its path: `progressDetail.current: Expected number, actual "x"`. */
-const firstIssue = (e: ParseResult.ParseError): string => {
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
-  return issue === undefined ? ParseResult.TreeFormatter.formatErrorSync(e) : `${issue.path.join(".")}: ${issue.message}`
-}
+  ParseResult.ArrayFormatter.formatErrorSync(e)[0]?.message ?? describeParseError(e)
 
 /** One line of the `save` stream decoded with `schema` (keys required to be present); else a `MalformedResponse`. */
 const decodeChunk = <A, I>(

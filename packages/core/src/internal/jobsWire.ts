@@ -61,7 +61,9 @@ export const WireUrl = Schema.transformOrFail(Schema.String, Schema.instanceOf(U
   encode: (u) => ParseResult.succeed(u.href)
 })
 
-const DECIMAL = /^\s*[+-]?(((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)|inf|infinity|s?nan\d*)\s*$/i
+/** Text Python's `Decimal` accepts. */
+/** @internal */
+export const DECIMAL = /^\s*[+-]?(((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)|inf|infinity|s?nan\d*)\s*$/i
 
 /** A decimal number, as text (Python `Decimal` accepts JSON strings and numbers). */
 /** @internal */
@@ -372,23 +374,6 @@ export const toTelemetry = (w: typeof WireTelemetry.Type): JobTelemetry =>
     ...defined("gpuDutyCycle", w.gpu_duty_cycle),
     ...defined("gpuMemoryBytes", w.gpu_memory_bytes)
   }, true)
-
-const formatParseError = (e: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(e)
-
-/**
- * Decode a job JSON (as received) into a `JobDescription`; a bad document is a `MalformedResponse`
- * naming the field.
- */
-/** @internal */
-export const decodeJob = (
-  u: unknown,
-  decodeImage: ImageDecoder = imageDecoder({ username: "user", orgName: null, registries: [] }),
-  context: Errors.ErrorContext = {}
-): Effect.Effect<JobDescription, Errors.MalformedResponse> =>
-  Schema.decodeUnknown(WireJob, { errors: "all" })(u).pipe(
-    Effect.mapError((e) => new Errors.MalformedResponse({ description: formatParseError(e), ...context })),
-    Effect.map(toJobDescription(decodeImage))
-  )
 
 // ---------------------------------------------------------------------------------------------
 // request bodies
