@@ -236,6 +236,45 @@ describe("NDJSON streaming", () => {
     )
   })
 
+  it.effect("lines split anywhere between chunks: inside a UTF-8 sequence, over three chunks; a leading BOM", () => {
+    const Named = Schema.Struct({ id: Schema.Number, name: Schema.String })
+    const text = "\uFEFF" + [
+      { id: 1, name: "caf\u00e9 \u{1F600}" },
+      { id: 2, name: "x".repeat(50) },
+      { id: 3, name: "\u00fc" }
+    ].map((o) => JSON.stringify(o)).join("\n")
+    const bytes = new TextEncoder().encode(text)
+    // every split point of the body into three chunks, in a few places: inside the emoji, inside
+    // "é", right after a newline, and in the last line (which has no newline)
+    const cuts = [1, 2, 3, 14, 15, 16, 17, 18, 19, 40, bytes.length - 2, bytes.length - 1]
+    return Effect.gen(function*() {
+      const api = yield* ApiClient.ApiClient
+      for (const a of cuts) {
+        for (const b of cuts.filter((b) => b > a)) {
+          const chunks = [bytes.slice(0, a), bytes.slice(a, b), bytes.slice(b)]
+          const items = yield* Stream.runCollect(api.lines(
+            HttpClientResponse.fromWeb(
+              HttpClientRequest.get("https://api.example.org/x"),
+              new Response(new ReadableStream<Uint8Array>({
+                pull(controller) {
+                  const next = chunks.shift()
+                  if (next === undefined) controller.close()
+                  else controller.enqueue(next)
+                }
+              }), { headers: { "content-type": "application/x-ndjson" } })
+            ),
+            Named
+          ))
+          assert.deepStrictEqual(
+            Chunk.toReadonlyArray(items).map((i) => i.name),
+            ["caf\u00e9 \u{1F600}", "x".repeat(50), "\u00fc"],
+            `cut at ${a} and ${b}`
+          )
+        }
+      }
+    }).pipe(Effect.provide(clientWith(() => json({}))))
+  })
+
   it.effect("sends Accept: application/x-ndjson", () => {
     let accept: string | null = null
     return Effect.gen(function*() {

@@ -6,8 +6,10 @@
  */
 import { WebSocketDialer, WebSocketError, WebSocketHandshakeError } from "@neuro-sdk/core/WebSocket"
 import type { WebSocketConnection } from "@neuro-sdk/core/WebSocket"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import type { IncomingMessage } from "node:http"
@@ -52,6 +54,8 @@ export const DEFAULT_HEARTBEAT_SECONDS = 30
 const HIGH_WATER_MARK = 64
 /** The socket reads again once the consumer has taken the queue down to this many. */
 const LOW_WATER_MARK = 16
+/** Most messages taken from the queue at once. */
+const MAX_BATCH = 256
 
 /** {@link dial} with the loaded `ws` constructor. */
 const dialWith = (
@@ -147,16 +151,25 @@ const dialWith = (
           if (ws.readyState === Ws.OPEN) ws.close(1000)
         })
     )
-    const messages: Stream.Stream<Uint8Array | string, WebSocketError> = Stream.fromQueue(queue, { maxChunkSize: 1 }).pipe(
-      Stream.tap((m) =>
-        Effect.sync(() => {
-          if (m._tag !== "Message") return
-          if (--flow.pending <= LOW_WATER_MARK && socket.isPaused) socket.resume()
+    // every message waiting in the queue is taken at once, and handed on as one chunk: one Effect
+    // step per batch of messages, not several per message
+    let ended: Option.Option<WebSocketError> | undefined
+    const messages: Stream.Stream<Uint8Array | string, WebSocketError> = Stream.repeatEffectChunkOption(
+      Effect.suspend(() =>
+        ended !== undefined ? Effect.fail(ended) : Effect.map(Queue.takeBetween(queue, 1, MAX_BATCH), (batch) => {
+          const out: Array<Uint8Array | string> = []
+          for (const m of batch) {
+            if (m._tag !== "Message") {
+              // after the end or an error, nothing else is read
+              ended = m._tag === "End" ? Option.none() : Option.some(m.error)
+              break
+            }
+            out.push(m.data)
+          }
+          flow.pending -= out.length
+          if (flow.pending <= LOW_WATER_MARK && socket.isPaused) socket.resume()
+          return Chunk.unsafeFromArray(out)
         })
-      ),
-      Stream.takeWhile((m) => m._tag !== "End"),
-      Stream.mapEffect((m) =>
-        m._tag === "Error" ? Effect.fail(m.error) : Effect.succeed(m._tag === "Message" ? m.data : new Uint8Array())
       )
     )
     const connection: WebSocketConnection = {

@@ -234,26 +234,57 @@ export const isNdjson = (response: HttpClientResponse.HttpClientResponse) =>
   (response.headers["content-type"] ?? "").startsWith("application/x-ndjson")
 
 /**
- * The complete lines of a byte stream, chunk by chunk: `push` takes the next bytes and returns the
- * lines they complete; `end` returns the last line (it needs no newline when the stream ends
- * cleanly: the storage service ends some listings that way). When the stream fails, `end` is never
- * called: the unfinished line is the part of a line that arrived before the connection broke,
- * never a whole one.
+ * The complete lines of a byte stream, chunk by chunk: `push` adds the lines the next bytes
+ * complete; `end` adds the last line (it needs no newline when the stream ends cleanly: the
+ * storage service ends some listings that way). When the stream fails, `end` is never called: the
+ * unfinished line is the part of a line that arrived before the connection broke, never a whole
+ * one.
+ *
+ * Each line is decoded from its own bytes (a newline never falls inside a UTF-8 sequence), so no
+ * text of the whole chunk is made and then copied line by line.
  */
 class LineSplitter {
-  private readonly decoder = new TextDecoder()
-  private pending = ""
+  // the byte order mark is taken off the first line only, as a decoder of the whole stream does
+  private readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true })
+  /** The bytes of the unfinished line. */
+  private pending: Array<Uint8Array> = []
+  private first = true
 
-  push(bytes: Uint8Array): Array<string> {
-    const lines = (this.pending + this.decoder.decode(bytes, { stream: true })).split("\n")
-    this.pending = lines.pop()!
-    return lines
+  private decode(bytes: Uint8Array): string {
+    const line = this.decoder.decode(bytes)
+    if (!this.first) return line
+    this.first = false
+    return line.charCodeAt(0) === 0xfeff ? line.slice(1) : line
   }
 
-  end(): Array<string> {
-    const last = this.pending + this.decoder.decode()
-    this.pending = ""
-    return [last]
+  private takePending(last: Uint8Array): Uint8Array {
+    if (this.pending.length === 0) return last
+    let size = last.length
+    for (const p of this.pending) size += p.length
+    const out = new Uint8Array(size)
+    let at = 0
+    for (const p of this.pending) {
+      out.set(p, at)
+      at += p.length
+    }
+    out.set(last, at)
+    this.pending = []
+    return out
+  }
+
+  push(bytes: Uint8Array, lines: Array<string>): void {
+    let start = 0
+    for (let nl = bytes.indexOf(10); nl !== -1; nl = bytes.indexOf(10, start)) {
+      const line = bytes.subarray(start, nl)
+      lines.push(this.decode(start === 0 ? this.takePending(line) : line))
+      start = nl + 1
+    }
+    // a copy: the producer's buffer is not held
+    if (start < bytes.length) this.pending.push(bytes.slice(start))
+  }
+
+  end(lines: Array<string>): void {
+    if (this.pending.length > 0) lines.push(this.decode(this.takePending(new Uint8Array(0))))
   }
 }
 
@@ -337,12 +368,16 @@ const ndjsonLines = <A, I>(
       .readWithCause({
         onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
           const lines: Array<string> = []
-          for (const bytes of chunk) for (const line of splitter.push(bytes)) lines.push(line)
+          for (const bytes of chunk) splitter.push(bytes, lines)
           return Channel.zipRight(emit(lines), loop)
         },
         // a failed body: the unfinished line is dropped
         onFailure: Channel.failCause,
-        onDone: () => emit(splitter.end())
+        onDone: () => {
+          const lines: Array<string> = []
+          splitter.end(lines)
+          return emit(lines)
+        }
       })
     return Stream.pipeThroughChannelOrFail(bodyStream(response, timeout), loop)
   })

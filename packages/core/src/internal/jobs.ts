@@ -1,5 +1,8 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Socket from "@effect/platform/Socket"
+import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -324,16 +327,32 @@ export const make = Effect.gen(function*() {
 /** @internal */
 export const ATTACH_PROTOCOL = "v2.channels.neu.ro"
 
-/** The log stream of a `log_ws` websocket: binary messages, empty ones skipped; text is an error. */
+/**
+ * The log stream of a `log_ws` websocket: binary messages, empty ones skipped; text is an error.
+ * Each batch of messages the connection hands over is checked in one step and leaves as one chunk.
+ */
 /** @internal */
-export const logStream = (conn: WebSocketConnection, url: URL): Stream.Stream<Uint8Array, Errors.ApiError> =>
-  conn.messages.pipe(
-    Stream.mapError(wsError(url)),
-    Stream.mapEffect((m): Effect.Effect<Uint8Array, Errors.ApiError> =>
-      typeof m === "string" ? Effect.fail(unexpectedText(url, "log")) : Effect.succeed(m)
-    ),
-    Stream.filter((chunk) => chunk.length > 0)
-  )
+export const logStream = (conn: WebSocketConnection, url: URL): Stream.Stream<Uint8Array, Errors.ApiError> => {
+  const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array | string>, Errors.ApiError, WebSocketError, void, unknown> =
+    Channel.readWithCause({
+      onInput: (messages: Chunk.Chunk<Uint8Array | string>) => {
+        const out: Array<Uint8Array> = []
+        let text = false
+        for (const m of messages) {
+          if (typeof m === "string") {
+            text = true
+            break
+          }
+          if (m.length > 0) out.push(m)
+        }
+        const written = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
+        return Channel.zipRight(written, text ? Channel.fail(unexpectedText(url, "log")) : loop)
+      },
+      onFailure: (cause) => Channel.failCause(Cause.map(cause, wsError(url))),
+      onDone: () => Channel.void
+    })
+  return Stream.pipeThroughChannel(conn.messages, loop)
+}
 
 const decodeTelemetry = Schema.decodeUnknown(Schema.parseJson(Wire.WireTelemetry), { errors: "all" })
 
