@@ -12,7 +12,10 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as RuntimeFlags from "effect/RuntimeFlags"
+import * as RuntimeFlagsPatch from "effect/RuntimeFlagsPatch"
 import * as Stream from "effect/Stream"
+import * as Supervisor from "effect/Supervisor"
 
 const TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzZWNyZXQiOiJ0b3Atc2VjcmV0LXRva2VuIn0.c2lnbmF0dXJlLXZhbHVl"
 
@@ -234,6 +237,52 @@ describe("NDJSON streaming", () => {
     }).pipe(
       Effect.provide(clientWith(() => new Response(body(), { headers: { "content-type": "application/x-ndjson" } })))
     )
+  })
+
+  it.effect("Effect steps per chunk of the body, not per line", () => {
+    class Counting extends Supervisor.AbstractSupervisor<void> {
+      ops = 0
+      get value() {
+        return Effect.void
+      }
+      override onEffect() {
+        this.ops++
+      }
+    }
+    /** The Effect steps of listing `chunks` chunks of `lines` lines each. */
+    const stepsOf = (chunks: number, lines: number) => {
+      const bodies = Array.from({ length: chunks }, (_, c) =>
+        new TextEncoder().encode(Array.from({ length: lines }, (_, i) => `{"id": ${c * lines + i}}\n`).join("")))
+      const counting = new Counting()
+      return Effect.gen(function*() {
+        const api = yield* ApiClient.ApiClient
+        const count = yield* Stream.runCount(api.ndjson(HttpClientRequest.get(api.api("items")), Item)).pipe(
+          Effect.withRuntimeFlagsPatch(RuntimeFlagsPatch.enable(RuntimeFlags.OpSupervision)),
+          Effect.supervised(counting)
+        )
+        assert.strictEqual(count, chunks * lines)
+        return counting.ops
+      }).pipe(
+        Effect.provide(clientWith(() => {
+          let next = 0
+          return new Response(
+            new ReadableStream<Uint8Array>({
+              pull(controller) {
+                if (next < bodies.length) controller.enqueue(bodies[next++]!)
+                else controller.close()
+              }
+            }),
+            { headers: { "content-type": "application/x-ndjson" } }
+          )
+        }))
+      )
+    }
+    return Effect.gen(function*() {
+      const few = yield* stepsOf(20, 10)
+      const many = yield* stepsOf(20, 1000)
+      // 19,800 lines more, in as many chunks: the steps stay those of the chunks
+      assert.isBelow(many - few, 200, `20 chunks: ${few} steps for 200 lines, ${many} for 20,000`)
+    })
   })
 
   it.effect("lines split anywhere between chunks: inside a UTF-8 sequence, over three chunks; a leading BOM", () => {
