@@ -27,9 +27,11 @@ import * as Layer from "effect/Layer"
 import * as NodeConfigStore from "./NodeConfigStore.js"
 import * as NodeDockerDaemon from "./NodeDockerDaemon.js"
 import * as NodeHttp from "./NodeHttp.js"
+import * as NodeLocalFiles from "./NodeLocalFiles.js"
 import * as NodeLogin from "./NodeLogin.js"
 import * as NodePlugins from "./NodePlugins.js"
 import * as NodePortForward from "./NodePortForward.js"
+import * as NodeTransferIO from "./NodeTransferIO.js"
 import * as NodeUserConfig from "./NodeUserConfig.js"
 
 /**
@@ -66,8 +68,10 @@ export const layerInfrastructure = (options: Options = {}) => {
   const store = NodeConfigStore.layer({ path: options.path })
   const transport = options.transport ?? NodeHttp.layer
   const http = Session.layerCookies.pipe(Layer.provide(Layer.merge(transport, store)))
+  // transfers: node:fs per file, and their own HTTP/1.1 fast path unless another transport was chosen
+  const bytes = options.transport === undefined ? Layer.merge(NodeTransferIO.layer(options.apiClient), NodeLocalFiles.layer) : NodeLocalFiles.layer
   // the cookie jar's HttpClient comes last, so it is the one provided
-  return Layer.mergeAll(store, transport, http, NodeContext.layer, NodePortForward.layer, options.plugins ?? NodePlugins.layer(), NodeDockerDaemon.layer())
+  return Layer.mergeAll(store, transport, http, NodeContext.layer, NodePortForward.layer, options.plugins ?? NodePlugins.layer(), NodeDockerDaemon.layer(), bytes)
 }
 
 /**

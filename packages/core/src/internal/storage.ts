@@ -1,12 +1,9 @@
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { ApiClient } from "../ApiClient.js"
@@ -15,6 +12,9 @@ import * as Errors from "../Errors.js"
 import type * as StorageModule from "../Storage.js"
 import { isNdjson } from "./apiClient.js"
 import { fnmatchRegex, hasMagic } from "./fileFilter.js"
+import { documentEntries, ndjsonEntries, type WireEntry } from "./storageListing.js"
+import * as StorageIO from "./storageIO.js"
+import * as StorageRemote from "./storageRemote.js"
 import { DiskUsageInfo, FileStatus, StorageProgressDelete } from "./storageModels.js"
 import * as Transfer from "./transfer.js"
 import * as Uri from "./uriStorage.js"
@@ -29,7 +29,6 @@ export const CHUNK_SIZE = 16 * 1024 * 1024
 
 /** Longest silence of a streamed answer (listing, delete progress, download) before it counts as dead. */
 const BODY_GAP_TIMEOUT = Duration.seconds(60)
-const READ_CHUNK = 256 * 1024
 const RETRY_TIMES = 9
 
 // ---------------------------------------------------------------------------------------------
@@ -74,19 +73,22 @@ const toStatus = (w: WireFileStatus, uri: URL): FileStatus =>
 const malformed = (request: HttpClientRequest.HttpClientRequest, status: number, description: string) =>
   new Errors.MalformedResponse({ description, status, method: request.method, url: request.url })
 
-const retrySchedule = Schedule.exponential(Duration.millis(100), 2).pipe(
-  Schedule.either(Schedule.spaced(Duration.seconds(2))),
-  Schedule.jittered,
-  Schedule.intersect(Schedule.recurs(RETRY_TIMES))
-)
-
-/** Transfer-level retry (neuro-sdk `retries`): transport failures and gateway answers only. */
-const retrying = <A, R>(effect: Effect.Effect<A, StorageError, R>): Effect.Effect<A, StorageError, R> =>
-  Effect.retry(effect, { schedule: retrySchedule, while: Transfer.isTransient })
+/**
+ * Transfer-level retry (neuro-sdk `retries`): transport failures and gateway answers only, up to
+ * `RETRY_TIMES` more attempts, 0.1 s doubling to 2 s apart (jittered). Nothing is built on the
+ * way of an attempt that succeeds.
+ */
+const retrying = <A, R>(effect: Effect.Effect<A, StorageError, R>): Effect.Effect<A, StorageError, R> => {
+  const attempt = (n: number): Effect.Effect<A, StorageError, R> =>
+    Effect.catchIf(effect, (e) => n < RETRY_TIMES && Transfer.isTransient(e), () =>
+      Effect.zipRight(Effect.sleep(Duration.millis(Math.min(2000, 100 * 2 ** n) * (0.5 + Math.random()))), attempt(n + 1)))
+  return attempt(0)
+}
 
 const isNotFound = (e: StorageError) => e._tag === "ResourceNotFound"
 
 const statusTimes = (s: FileStatus): Transfer.FileTimes => ({ size: s.size, mtime: s.modificationTime })
+
 
 // ---------------------------------------------------------------------------------------------
 // service
@@ -96,8 +98,8 @@ const statusTimes = (s: FileStatus): Transfer.FileTimes => ({ size: s.size, mtim
 export const make = Effect.gen(function*() {
   const api = yield* ApiClient
   const config = yield* Config
-  const fs = yield* FileSystem.FileSystem
   const local = yield* Transfer.make
+  const bytesIO = yield* StorageIO.make
   /** neuro-sdk's clock offset from the last `Date` header (storage.md §5.7), seconds. */
   const clock = yield* Ref.make({ min: 0, max: 0 })
 
@@ -110,6 +112,13 @@ export const make = Effect.gen(function*() {
   const op = (method: "GET" | "PUT" | "PATCH" | "DELETE" | "POST", uri: URL, name: string, params: Record<string, string> = {}) =>
     Effect.map(requestUrl(uri), (url) =>
       HttpClientRequest.make(method)(url).pipe(HttpClientRequest.setUrlParams({ op: name, ...params })))
+
+  /** A request at a request URL (no query), `op` and `params` in its query. */
+  const opAt = (method: "GET" | "PUT", url: string, name: string) =>
+    HttpClientRequest.make(method)(url).pipe(HttpClientRequest.setUrlParams({ op: name }))
+
+  /** The transfer path of a normalized storage URI. */
+  const target = (uri: URL) => Effect.map(requestUrl(uri), (url) => StorageRemote.Target.root(uri, url.href))
 
   const recordClock = (t0: number, response: HttpClientResponse.HttpClientResponse) =>
     Effect.suspend(() => {
@@ -142,7 +151,23 @@ export const make = Effect.gen(function*() {
       return api.lines(response, ListLine, { timeout: BODY_GAP_TIMEOUT }).pipe(Stream.mapEffect((line) => entry(line.FileStatus)))
     }))
 
-  const listAll = (uri: URL) => retrying(Effect.map(Stream.runCollect(list(uri)), Chunk.toReadonlyArray))
+  /**
+   * A folder's entries for the transfer walks: no `FileStatus` (nor URI) per entry, no Schema per
+   * line; retried as a whole.
+   */
+  const listEntries = (t: StorageRemote.Target): Effect.Effect<Array<WireEntry>, StorageError> =>
+    retrying(Effect.gen(function*() {
+      const request = opAt("GET", t.url, "LISTSTATUS").pipe(HttpClientRequest.setHeader("Accept", "application/x-ndjson"))
+      const response = yield* timedExecute(request)
+      const entries = isNdjson(response)
+        ? yield* ndjsonEntries(api.body(response, { timeout: BODY_GAP_TIMEOUT }), request, response.status)
+        : yield* Effect.flatMap(api.text(response), (text) => documentEntries(text, request, response.status))
+      const unsafe = entries.find((e) => !Uri.isSafeName(e.path))
+      if (unsafe !== undefined) {
+        return yield* Effect.fail(malformed(request, response.status, `unsafe entry name ${JSON.stringify(unsafe.path)} in a directory listing`))
+      }
+      return entries
+    }))
 
   // ------------------------------------------------------------------ stat / mkdir / rm / mv / du
   const statNormalized = (uri: URL) =>
@@ -271,25 +296,20 @@ export const make = Effect.gen(function*() {
   })
 
   /** One `OPEN` answer: its body, and how many bytes it promises when it says (`Content-Range`, `X-File-Length`). */
-  const openResponse = (uri: URL, offset: number, size: number | undefined) =>
+  const openResponse = (url: string, offset: number, size: number | undefined) =>
     Effect.gen(function*() {
-      let request = yield* op("GET", uri, "OPEN")
+      let request = opAt("GET", url, "OPEN")
       const ranged = offset > 0 || size !== undefined
       if (ranged) request = HttpClientRequest.setHeader(request, "Range", `bytes=${offset}-${size === undefined ? "" : offset + size - 1}`)
       const response = yield* api.execute(request, { timeout: null })
       let length: number | undefined
       if (ranged) {
-        if (response.status !== 206) {
+        const checked = StorageIO.checkRange(response.status, response.headers["content-range"], offset)
+        if (typeof checked === "string") {
           yield* Effect.ignore(api.text(response))
-          return yield* Effect.fail(malformed(request, response.status, `Unexpected status code ${response.status}`))
+          return yield* Effect.fail(malformed(request, response.status, checked))
         }
-        const range = response.headers["content-range"]
-        const m = range === undefined ? null : /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/.exec(range.trim())
-        if (m === null || Number(m[2]) < Number(m[1]) || Number(m[1]) !== offset) {
-          yield* Effect.ignore(api.text(response))
-          return yield* Effect.fail(malformed(request, response.status, range === undefined ? "Missed header Content-Range" : `Invalid header Content-Range: ${range}`))
-        }
-        length = Number(m[2]) - Number(m[1]) + 1
+        length = checked
       } else {
         const header = response.headers["x-file-length"]
         if (header !== undefined && /^\d+$/.test(header.trim())) length = Number(header)
@@ -302,8 +322,8 @@ export const make = Effect.gen(function*() {
    * length it announced is followed by a ranged `OPEN` for the rest; one that brings nothing
    * more is a `MalformedResponse`.
    */
-  const openNormalized = (uri: URL, offset: number, size: number | undefined): Stream.Stream<Uint8Array, StorageError> =>
-    Stream.unwrap(Effect.map(openResponse(uri, offset, size), (answer) => {
+  const openNormalized = (url: string, offset: number, size: number | undefined): Stream.Stream<Uint8Array, StorageError> =>
+    Stream.unwrap(Effect.map(openResponse(url, offset, size), (answer) => {
       const length = answer.length
       if (length === undefined) return answer.body
       let got = 0
@@ -318,7 +338,7 @@ export const make = Effect.gen(function*() {
           if (got === 0) {
             return Stream.fail(malformed(answer.request, answer.status, `the answer ended with none of the ${length} bytes it announced from byte ${offset}`))
           }
-          return openNormalized(uri, offset + got, length - got)
+          return openNormalized(url, offset + got, length - got)
         })
       )
     }))
@@ -333,79 +353,22 @@ export const make = Effect.gen(function*() {
       return Stream.fail(new Errors.InvalidInputError({ kind: "option", input: String(options.size), description: "size should be >= 0" }))
     }
     if (options.size === 0) return Stream.empty
-    return Stream.unwrap(Effect.map(normalize(input), (uri) => openNormalized(uri, offset, options.size)))
+    return Stream.unwrap(Effect.map(Effect.flatMap(normalize(input), requestUrl), (url) => openNormalized(url.href, offset, options.size)))
   }
 
   // ------------------------------------------------------------------ transfers
-  /** One upload request: bytes [offset, offset+length) of the file, streamed from disk; retried as a whole. */
-  const sendChunk = (srcPath: string, dst: URL, offset: number, length: number, first: boolean) =>
-    retrying(Effect.gen(function*() {
-      const base = first ? yield* op("PUT", dst, "CREATE") : yield* writeRequest(dst, offset, length)
-      const request = length === 0
-        ? HttpClientRequest.bodyUint8Array(base, new Uint8Array(0), octet)
-        : HttpClientRequest.bodyStream(base, fs.stream(srcPath, { offset, bytesToRead: length, chunkSize: Math.min(READ_CHUNK, length) }), {
-          contentType: octet,
-          contentLength: length
-        })
-      yield* api.discard(request, { timeout: null })
-    }))
-
   /** The storage side of the transfer engine. */
-  const remote: Transfer.Remote<URL, StorageError> = {
-    url: (uri) => uri,
-    child: Uri.child,
-    /** `CREATE` with the first chunk (unless continuing), then positional `WRITE`s. */
-    upload: (srcPath, dst, size, offset, step) =>
-      Effect.gen(function*() {
-        let pos = offset
-        if (pos === 0) {
-          const n = Math.min(size, CHUNK_SIZE)
-          yield* sendChunk(srcPath, dst, 0, n, true)
-          pos = n
-        }
-        while (pos > 0 && pos < size) {
-          yield* step(pos)
-          const n = Math.min(size - pos, CHUNK_SIZE)
-          yield* sendChunk(srcPath, dst, pos, n, false)
-          pos += n
-        }
-        if (size > 0) yield* step(pos)
-      }),
-    // one request per read: the engine checks the length against the listed size and resumes
-    read: (src, offset) => Stream.unwrap(Effect.map(openResponse(src, offset, undefined), (answer) => answer.body)),
+  const remote = StorageRemote.make({
+    io: bytesIO,
+    clock,
+    chunkSize: CHUNK_SIZE,
     readRetries: RETRY_TIMES,
-    // a remote file shorter than the local one may be a failed upload's (storage files are
-    // written in place): `update` sends it again
-    checkUpload: (localFile, remoteFile, update, cont) =>
-      Effect.map(Ref.get(clock), ({ min }) =>
-        Transfer.decide(localFile, remoteFile, { src: 0, dst: min, threshold: Transfer.TIME_THRESHOLD }, update, cont, true)),
-    // + 1: the server truncates modification times to seconds
-    checkDownload: (remoteFile, localFile, update, cont) =>
-      Effect.map(Ref.get(clock), ({ max }) =>
-        Transfer.decide(remoteFile, localFile, { src: max, dst: 0, threshold: Transfer.TIME_THRESHOLD + 1 }, update, cont)),
-    prepareFolder: (dst, compare) =>
-      Effect.gen(function*() {
-        if (compare) {
-          const entries = yield* listAll(dst).pipe(
-            Effect.map(Option.some),
-            Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<ReadonlyArray<FileStatus>>()))
-          )
-          if (Option.isSome(entries)) return new Map(entries.value.filter((e) => e.isFile()).map((e) => [e.name, statusTimes(e)]))
-        }
-        yield* retrying(mkdirs(dst)).pipe(
-          Effect.catchTag("FileExists", () => Effect.fail(Transfer.localError("ENOTDIR", `Not a directory: ${dst.href}`)))
-        )
-        return undefined
-      }),
-    listFolder: (src) =>
-      Effect.map(listAll(src), (entries) =>
-        entries.map((e): Transfer.RemoteEntry => {
-          if (e.isFile()) return { _tag: "File", name: e.name, times: statusTimes(e) }
-          if (e.isDir()) return { _tag: "Dir", name: e.name }
-          const child = Uri.child(src, e.name)
-          return { _tag: "Fail", name: e.name, src: child, message: `Cannot download ${child.href} (${e.type}), not regular file/directory` }
-        }))
-  }
+    retrying,
+    listEntries,
+    mkdirs: (t) => api.discard(opAt("PUT", t.url, "MKDIRS")),
+    // one request per read: the engine checks the length against the listed size and resumes
+    read: (t, offset) => Stream.unwrap(Effect.map(openResponse(t.url, offset, undefined), (answer) => answer.body))
+  })
 
   const uploadFile = Effect.fn("Storage.uploadFile")(function*(
     srcInput: URL | string,
@@ -432,7 +395,7 @@ export const make = Effect.gen(function*() {
       if (Option.isNone(p) || !p.value.isDir()) return yield* Effect.fail(Transfer.localError("ENOTDIR", `Not a directory: ${parent.href}`))
     }
     if (offset === "skip") return
-    yield* local.uploadFile(remote, srcPath, dst, Number(info.size), offset, emit)
+    yield* local.uploadFile(remote, srcPath, yield* target(dst), Number(info.size), offset, emit)
   })
 
   const downloadFile = Effect.fn("Storage.downloadFile")(function*(
@@ -450,7 +413,7 @@ export const make = Effect.gen(function*() {
       return yield* Effect.fail(Transfer.localError("EISDIR", `Is a directory: ${dstPath}`))
     }
     const flags = { update: options.update === true, continue: options.continue === true }
-    yield* local.download(remote, src, dstPath, statusTimes(remoteFile), flags, emit, { dst: existing })
+    yield* local.download(remote, yield* target(src), dstPath, statusTimes(remoteFile), flags, emit, { dst: existing })
   })
 
   // ------------------------------------------------------------------ directory transfers
@@ -461,7 +424,7 @@ export const make = Effect.gen(function*() {
   ) {
     const root = yield* local.localDir(yield* local.localPath(srcInput))
     const dst = yield* normalize(dstInput)
-    yield* local.uploadTree(remote, root, dst, yield* Transfer.treeOptions(options, DEFAULT_CONCURRENCY))
+    yield* local.uploadTree(remote, root, yield* target(dst), yield* Transfer.treeOptions(options, DEFAULT_CONCURRENCY))
   })
 
   const downloadDir = Effect.fn("Storage.downloadDir")(function*(
@@ -471,7 +434,7 @@ export const make = Effect.gen(function*() {
   ) {
     const src = yield* normalize(srcInput)
     const dstRoot = yield* local.localPath(dstInput)
-    yield* local.downloadTree(remote, src, dstRoot, yield* Transfer.treeOptions(options, DEFAULT_CONCURRENCY))
+    yield* local.downloadTree(remote, yield* target(src), dstRoot, yield* Transfer.treeOptions(options, DEFAULT_CONCURRENCY))
   })
 
   // ------------------------------------------------------------------ glob
