@@ -72,10 +72,26 @@ const optUrlText = (u: unknown): URL | undefined => {
   return s === undefined || s === "" ? undefined : url(s)
 }
 
+/**
+ * The last texts parsed as dates and their times: a job repeats its times (created = first
+ * transition, started and finished = later ones), and parsing ISO text with microseconds costs
+ * more than the rest of a date. Each call still gets its own `Date`.
+ */
+const DATE_MEMO = 4
+const memoText: Array<string> = []
+const memoTime: Array<number> = []
+let memoNext = 0
+
 /** `WireDate`. */
 const date = (u: unknown): Date => {
-  const d = new Date(str(u))
-  return Number.isNaN(d.getTime()) ? reject() : d
+  const s = str(u)
+  for (let i = 0; i < memoText.length; i++) if (memoText[i] === s) return new Date(memoTime[i]!)
+  const time = new Date(s).getTime()
+  if (Number.isNaN(time)) return reject()
+  memoText[memoNext] = s
+  memoTime[memoNext] = time
+  memoNext = (memoNext + 1) % DATE_MEMO
+  return new Date(time)
 }
 
 const optDate = (u: unknown): Date | undefined => (u === undefined || u === null ? undefined : date(u))
