@@ -178,155 +178,181 @@ const IDLE_DELIVERY_MILLIS = 100
  * @since 1.0.0
  * @category constructors
  */
-export const makeBodyBuffer = <E = NetworkError>(source: BodySource, options: { readonly copy?: number | undefined } = {}): BodyBuffer<E> => {
-  const copySize = options.copy
-  let chunks: Array<Uint8Array> = []
-  let bytes = 0
-  let ended = false
-  let failure: { readonly error: E } | undefined
-  let paused = false
-  let closed = false
-  let waiter: { readonly min: number; readonly wake: () => void } | undefined
-  let idle: ReturnType<typeof setTimeout> | undefined
-  // copy mode: the buffer being filled, buffers free for reuse, and those of the last batch
-  let current: Uint8Array | undefined
-  let fill = 0
-  let spare: Array<Uint8Array> = []
-  let lent: Array<Uint8Array> = []
-  /** Copy buffers start small (a small body costs little) and double up to `copy`. */
-  let nextSize = MIN_COPY_BUFFER
-  const grow = (wanted: number): number => {
-    const size = Math.min(copySize!, Math.max(nextSize, wanted))
-    nextSize = Math.min(copySize!, size * 2)
+export const makeBodyBuffer = <E = NetworkError>(source: BodySource, options: { readonly copy?: number | undefined } = {}): BodyBuffer<E> =>
+  new BufferedBody<E>(source, options.copy)
+
+/** Copies of pushed bytes in buffers used again once read (see `makeBodyBuffer`'s `copy`). */
+class Copies {
+  /** The buffer being filled, and how much of it. */
+  private current: Uint8Array | undefined
+  private fill = 0
+  private spare: Array<Uint8Array> = []
+  /** The buffers of the batch read last (free again at the next read). */
+  private lent: Array<Uint8Array> = []
+  /** Buffers start small (a small body costs little) and double up to `size`. */
+  private nextSize = MIN_COPY_BUFFER
+
+  constructor(private readonly size: number) {}
+
+  /** Copy `chunk`; full buffers go to `out`. */
+  keep(chunk: Uint8Array, out: Array<Uint8Array>): void {
+    let at = 0
+    while (at < chunk.length) {
+      if (this.current === undefined) {
+        this.current = this.spare.pop() ?? new Uint8Array(this.grow(chunk.length - at))
+        this.fill = 0
+      }
+      const n = Math.min(this.current.length - this.fill, chunk.length - at)
+      this.current.set(n === chunk.length ? chunk : chunk.subarray(at, at + n), this.fill)
+      this.fill += n
+      at += n
+      if (this.fill === this.current.length) {
+        out.push(this.current)
+        this.current = undefined
+      }
+    }
+  }
+
+  private grow(wanted: number): number {
+    const size = Math.min(this.size, Math.max(this.nextSize, wanted))
+    this.nextSize = Math.min(this.size, size * 2)
     return size
   }
 
-  const take = (): Batch => {
-    if (copySize !== undefined) {
-      // the full buffers, then the one being filled: lent until the next read
-      lent.push(...chunks)
-      if (current !== undefined && fill > 0) {
-        chunks.push(current.subarray(0, fill))
-        lent.push(current)
-        current = undefined
-        fill = 0
-      }
+  /** The full buffers of `chunks` and the one being filled are lent out with the batch. */
+  lend(chunks: Array<Uint8Array>): void {
+    this.lent.push(...chunks)
+    if (this.current !== undefined && this.fill > 0) {
+      chunks.push(this.current.subarray(0, this.fill))
+      this.lent.push(this.current)
+      this.current = undefined
     }
-    const batch: Batch = { chunks, bytes, end: ended && failure === undefined }
-    chunks = []
-    bytes = 0
-    if (paused && !ended && failure === undefined) {
-      paused = false
-      source.resume()
+  }
+
+  /** The batch read before is done with: its buffers are free again. */
+  reclaim(): void {
+    if (this.lent.length === 0) return
+    if (this.spare.length < 4) this.spare.push(...this.lent.slice(0, 4 - this.spare.length))
+    this.lent = []
+  }
+
+  clear(): void {
+    this.current = undefined
+    this.spare = []
+    this.lent = []
+  }
+}
+
+class BufferedBody<E> implements BodyBuffer<E> {
+  private chunks: Array<Uint8Array> = []
+  private bytes = 0
+  private ended = false
+  private failure: { readonly error: E } | undefined
+  private paused = false
+  private closed = false
+  private waiter: { readonly min: number; readonly wake: () => void } | undefined
+  private idle: ReturnType<typeof setTimeout> | undefined
+  private readonly copies: Copies | undefined
+
+  constructor(private readonly source: BodySource, copy: number | undefined) {
+    this.copies = copy === undefined ? undefined : new Copies(copy)
+  }
+
+  readonly push = (chunk: Uint8Array): void => {
+    if (this.ended || this.failure !== undefined || this.closed || chunk.length === 0) return
+    if (this.copies === undefined) this.chunks.push(chunk)
+    else this.copies.keep(chunk, this.chunks)
+    this.bytes += chunk.length
+    if (this.bytes >= HIGH_WATER_MARK && !this.paused) {
+      this.paused = true
+      this.source.pause()
+    }
+    this.wakeIf(false)
+    this.armIdle()
+  }
+
+  readonly end = (): void => {
+    if (this.ended || this.failure !== undefined) return
+    this.ended = true
+    this.wakeIf(true)
+  }
+
+  readonly fail = (error: E): void => {
+    if (this.ended || this.failure !== undefined) return
+    this.failure = { error }
+    this.wakeIf(true)
+  }
+
+  readonly body: Body<E> = {
+    read: (min) => this.read(min),
+    close: Effect.sync(() => this.close())
+  }
+
+  private take(): Batch {
+    this.copies?.lend(this.chunks)
+    const batch: Batch = { chunks: this.chunks, bytes: this.bytes, end: this.ended && this.failure === undefined }
+    this.chunks = []
+    this.bytes = 0
+    if (this.paused && !this.ended && this.failure === undefined) {
+      this.paused = false
+      this.source.resume()
     }
     return batch
   }
-  /** The buffers of the batch read before are free again. */
-  const reclaim = () => {
-    if (lent.length === 0) return
-    if (spare.length < 4) spare.push(...lent.slice(0, 4 - spare.length))
-    lent = []
-  }
-  const wakeIf = (force: boolean) => {
+
+  private wakeIf(force: boolean): void {
+    const waiter = this.waiter
     if (waiter === undefined) return
-    if (!force && bytes < waiter.min && !ended && failure === undefined) return
-    if (idle !== undefined) clearTimeout(idle)
-    idle = undefined
-    const w = waiter
-    waiter = undefined
-    w.wake()
+    if (!force && this.bytes < waiter.min && !this.ended && this.failure === undefined) return
+    this.clearIdle()
+    this.waiter = undefined
+    waiter.wake()
   }
-  const armIdle = () => {
-    if (idle !== undefined || waiter === undefined || bytes === 0) return
-    idle = setTimeout(() => {
-      idle = undefined
-      wakeIf(true)
+
+  private armIdle(): void {
+    if (this.idle !== undefined || this.waiter === undefined || this.bytes === 0) return
+    this.idle = setTimeout(() => {
+      this.idle = undefined
+      this.wakeIf(true)
     }, IDLE_DELIVERY_MILLIS)
   }
 
-  const read = (min: number): Effect.Effect<Batch, E> =>
-    Effect.suspend(() => {
-      reclaim()
-      if (bytes >= min || ended || (failure !== undefined && bytes > 0)) return Effect.succeed(take())
-      if (failure !== undefined) return Effect.fail(failure.error)
-      if (closed) return Effect.succeed({ chunks: [], bytes: 0, end: true })
+  private clearIdle(): void {
+    if (this.idle !== undefined) clearTimeout(this.idle)
+    this.idle = undefined
+  }
+
+  private read(min: number): Effect.Effect<Batch, E> {
+    return Effect.suspend(() => {
+      this.copies?.reclaim()
+      if (this.bytes >= min || this.ended || (this.failure !== undefined && this.bytes > 0)) return Effect.succeed(this.take())
+      if (this.failure !== undefined) return Effect.fail(this.failure.error)
+      if (this.closed) return Effect.succeed({ chunks: [], bytes: 0, end: true })
       return Effect.async<Batch, E>((resume) => {
-        waiter = {
+        this.waiter = {
           min,
           wake: () => {
-            if (bytes === 0 && failure !== undefined) resume(Effect.fail(failure.error))
-            else resume(Effect.succeed(take()))
+            if (this.bytes === 0 && this.failure !== undefined) resume(Effect.fail(this.failure.error))
+            else resume(Effect.succeed(this.take()))
           }
         }
-        armIdle()
+        this.armIdle()
         return Effect.sync(() => {
-          waiter = undefined
-          if (idle !== undefined) clearTimeout(idle)
-          idle = undefined
+          this.waiter = undefined
+          this.clearIdle()
         })
       })
     })
-
-  const keep = (chunk: Uint8Array) => {
-    if (copySize === undefined) {
-      chunks.push(chunk)
-      return
-    }
-    let at = 0
-    while (at < chunk.length) {
-      if (current === undefined) {
-        current = spare.pop() ?? new Uint8Array(grow(chunk.length - at))
-        fill = 0
-      }
-      const n = Math.min(current.length - fill, chunk.length - at)
-      current.set(n === chunk.length && at === 0 ? chunk : chunk.subarray(at, at + n), fill)
-      fill += n
-      at += n
-      if (fill === current.length) {
-        chunks.push(current)
-        current = undefined
-        fill = 0
-      }
-    }
   }
 
-  return {
-    push: (chunk) => {
-      if (ended || failure !== undefined || closed || chunk.length === 0) return
-      keep(chunk)
-      bytes += chunk.length
-      if (bytes >= HIGH_WATER_MARK && !paused) {
-        paused = true
-        source.pause()
-      }
-      wakeIf(false)
-      armIdle()
-    },
-    end: () => {
-      if (ended || failure !== undefined) return
-      ended = true
-      wakeIf(true)
-    },
-    fail: (error) => {
-      if (ended || failure !== undefined) return
-      failure = { error }
-      wakeIf(true)
-    },
-    body: {
-      read,
-      close: Effect.sync(() => {
-        if (closed) return
-        closed = true
-        if (idle !== undefined) clearTimeout(idle)
-        idle = undefined
-        chunks = []
-        bytes = 0
-        current = undefined
-        spare = []
-        lent = []
-        if (!ended) source.destroy()
-      })
-    }
+  private close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.clearIdle()
+    this.chunks = []
+    this.bytes = 0
+    this.copies?.clear()
+    if (!this.ended) this.source.destroy()
   }
 }
 

@@ -117,8 +117,12 @@ const writeAll = (
   step(chunks.filter((c) => c.length > 0), position)
 }
 
+/** Open a file for writing: created or emptied (`truncate`), or as it is. */
+const openFd = (fs: typeof NodeFs, path: string, truncate: boolean, done: (error: NodeJS.ErrnoException | null, fd?: number) => void) =>
+  fs.open(path, truncate ? "w" : "r+", 0o666, done)
+
 const open = (path: string, options: { readonly truncate: boolean; readonly position: number }) =>
-  Effect.map(call<number>(path, (fs, done) => fs.open(path, options.truncate ? "w" : "r+", 0o666, done)), (fd): LocalFiles.Writer => {
+  Effect.map(call<number>(path, (fs, done) => openFd(fs, path, options.truncate, done)), (fd): LocalFiles.Writer => {
     let position = options.position
     let closed = false
     return {

@@ -157,6 +157,143 @@ const streamRange = (fs: typeof NodeFs, range: TransferIO.FileRange): Http1.Body
 /** Sticky-session cookies (`NEURO_*_SESSION`) the platform sets, sent back to the same origin. */
 const isSessionCookie = (name: string) => name.startsWith("NEURO_") && name.endsWith("_SESSION")
 
+/** The heads of requests: origins, trace ids, headers checked, and the sticky-session cookies received. */
+class Heads {
+  private readonly userAgent: string
+  private readonly sampled: string
+  private readonly origins = new Map<string, Http1.Origin>()
+  private readonly cookies = new Map<string, Map<string, string>>()
+  /** The `Cookie` header of each origin. */
+  private readonly cookieHeaders = new Map<string, string>()
+
+  constructor(private readonly options: Options) {
+    this.userAgent = options.userAgent ?? ApiClient.USER_AGENT
+    this.sampled = options.traceSampled === undefined ? "" : options.traceSampled ? "1" : "0"
+  }
+
+  /** The origin and the head of a request; one that cannot be sent as it is throws. */
+  prepare(request: TransferIO.Request, contentLength: number | undefined): { readonly origin: Http1.Origin; readonly head: string } {
+    const slash = request.url.indexOf("/", request.url.indexOf("//") + 2)
+    const key = slash < 0 ? request.url : request.url.slice(0, slash)
+    let origin = this.origins.get(key)
+    if (origin === undefined) this.origins.set(key, origin = Http1.originOf(new URL(key)))
+    const target = slash < 0 ? "/" : request.url.slice(slash)
+    if (/\s/.test(target)) throw new Error("the request path holds white space")
+    const traceId = this.options.traceId ?? timePrefix() + randomHex(12)
+    const spanId = randomHex(8)
+    let head = `${request.method} ${target} HTTP/1.1\r\nHost: ${origin.authority}\r\nUser-Agent: ${this.userAgent}` +
+      `\r\nb3: ${traceId}-${spanId}\r\nsentry-trace: ${traceId}-${spanId}-${this.sampled}`
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (/[\r\n:]/.test(name) || /[\r\n]/.test(value)) throw new Error(`the request header ${JSON.stringify(name)} holds a line break`)
+      head += `\r\n${name}: ${value}`
+    }
+    const cookie = this.cookieHeaders.get(origin.key)
+    if (cookie !== undefined) head += `\r\nCookie: ${cookie}`
+    if (contentLength !== undefined) head += `\r\nContent-Length: ${contentLength}`
+    return { origin, head }
+  }
+
+  /** Keep the sticky-session cookies of an answer's `Set-Cookie` lines. */
+  remember(origin: Http1.Origin, setCookie: string | undefined): void {
+    if (setCookie === undefined) return
+    for (const line of setCookie.split("\n")) {
+      const pair = line.split(";", 1)[0]!
+      const eq = pair.indexOf("=")
+      const name = pair.slice(0, Math.max(0, eq)).trim()
+      if (eq <= 0 || !isSessionCookie(name)) continue
+      const value = pair.slice(eq + 1).trim()
+      let jar = this.cookies.get(origin.key)
+      if (jar === undefined) this.cookies.set(origin.key, jar = new Map())
+      if (value === "" || /;\s*max-age\s*=\s*0\b/i.test(line)) jar.delete(name)
+      else jar.set(name, value)
+      if (jar.size === 0) this.cookieHeaders.delete(origin.key)
+      else this.cookieHeaders.set(origin.key, [...jar].map(([n, v]) => `${n}=${v}`).join("; "))
+    }
+  }
+}
+
+/** Starts a request on the pool (an `Error` when it cannot be sent). */
+type Start = (
+  m: Modules,
+  request: TransferIO.Request,
+  contentLength: number | undefined,
+  body: Http1.BodyWriter | undefined,
+  handlers: Http1.Handlers
+) => Http1.Exchange | Error
+
+const failure = (request: TransferIO.Request, error: Error): Errors.NetworkError | Errors.FileSystemError =>
+  error instanceof LocalReadError ? error.error : TransferIO.networkError(request, describe(error))
+
+/** `TransferIO.send`: the range read first when small (sent with the head), else streamed. */
+const sendWith = (start: Start) => (request: TransferIO.Request, range: TransferIO.FileRange) =>
+  withModules((m) =>
+    Effect.async<TransferIO.Sent, Errors.NetworkError | Errors.FileSystemError>((resume) => {
+      let current: Http1.Exchange | undefined
+      let dropped = false
+      const go = (body: Http1.BodyWriter | undefined) => {
+        if (dropped) return
+        let answer: { status: number; headers: Record<string, string> } | undefined
+        const parts: Array<Buffer> = []
+        const started = start(m, request, range.length, body, {
+          onHead: (status, headers) => {
+            answer = { status, headers }
+          },
+          // views of the connection's read buffer: copied
+          onData: (chunk) => parts.push(Buffer.from(chunk)),
+          onEnd: () => resume(Effect.succeed({ ...answer!, text: Buffer.concat(parts).toString("utf8") })),
+          onError: (error) => resume(Effect.fail(failure(request, error)))
+        })
+        if (started instanceof Error) return resume(Effect.fail(failure(request, started)))
+        current = started
+      }
+      if (range.length === 0) go(undefined)
+      else if (range.length <= WHOLE_READ) {
+        readRange(m.fs, range, (error, data) => {
+          if (error !== undefined) return resume(Effect.fail(error.error))
+          go((socket, done) => {
+            socket.write(data!)
+            done()
+          })
+        })
+      } else go(streamRange(m.fs, range))
+      return Effect.sync(() => {
+        dropped = true
+        current?.abort()
+      })
+    }))
+
+/** `TransferIO.receive`: the answer once its head is in, its body gathered in reused buffers. */
+const receiveWith = (start: Start) => (request: TransferIO.Request) =>
+  withModules((m) =>
+    Effect.async<TransferIO.Received, Errors.NetworkError>((resume) => {
+      let answered = false
+      let current: Http1.Exchange | undefined
+      const buffer = TransferIO.makeBodyBuffer({
+        pause: () => current?.pause(),
+        resume: () => current?.resume(),
+        destroy: () => current?.abort()
+      }, { copy: BATCH })
+      const started = start(m, request, undefined, undefined, {
+        onHead: (status, headers) => {
+          answered = true
+          current?.setIdleTimeout(BODY_GAP_MILLIS)
+          resume(Effect.succeed({ status, headers, body: buffer.body }))
+        },
+        onData: buffer.push,
+        onEnd: buffer.end,
+        onError: (error) => {
+          const e = TransferIO.networkError(request, describe(error))
+          if (answered) buffer.fail(e)
+          else resume(Effect.fail(e))
+        }
+      })
+      if (started instanceof Error) return resume(Effect.fail(TransferIO.networkError(request, describe(started))))
+      current = started
+      return Effect.sync(() => {
+        if (!answered) current?.abort()
+      })
+    }))
+
 /**
  * The `TransferIO` service over a lean HTTP/1.1 client on `node:net`/`node:tls` (keep-alive
  * connections, TLS verified); its connections are closed when the scope closes.
@@ -166,66 +303,14 @@ const isSessionCookie = (name: string) => name.startsWith("NEURO_") && name.ends
  */
 export const make = (options: Options = {}): Effect.Effect<TransferIO.TransferIO.Service, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const userAgent = options.userAgent ?? ApiClient.USER_AGENT
-    const sampled = options.traceSampled === undefined ? "" : options.traceSampled ? "1" : "0"
     let pool: Http1.Pool | undefined
     yield* Effect.addFinalizer(() => Effect.sync(() => pool?.close()))
-    const origins = new Map<string, Http1.Origin>()
-    const cookies = new Map<string, Map<string, string>>()
-    /** The `Cookie` header of each origin. */
-    const cookieHeaders = new Map<string, string>()
-
-    /** The origin, the request head and the `Cookie` jar of a request; an unusable one throws. */
-    const prepare = (request: TransferIO.Request, contentLength: number | undefined) => {
-      const slash = request.url.indexOf("/", request.url.indexOf("//") + 2)
-      const key = slash < 0 ? request.url : request.url.slice(0, slash)
-      let origin = origins.get(key)
-      if (origin === undefined) origins.set(key, origin = Http1.originOf(new URL(key)))
-      const target = slash < 0 ? "/" : request.url.slice(slash)
-      const traceId = options.traceId ?? timePrefix() + randomHex(12)
-      const spanId = randomHex(8)
-      let head = `${request.method} ${target} HTTP/1.1\r\nHost: ${origin.authority}\r\nUser-Agent: ${userAgent}\r\nb3: ${traceId}-${spanId}\r\nsentry-trace: ${traceId}-${spanId}-${sampled}`
-      for (const [name, value] of Object.entries(request.headers)) {
-        if (/[\r\n:]/.test(name) || /[\r\n]/.test(value)) throw new Error(`the request header ${JSON.stringify(name)} holds a line break`)
-        head += `\r\n${name}: ${value}`
-      }
-      if (/[\s]/.test(target)) throw new Error("the request path holds white space")
-      const cookie = cookieHeaders.get(origin.key)
-      if (cookie !== undefined) head += `\r\nCookie: ${cookie}`
-      if (contentLength !== undefined) head += `\r\nContent-Length: ${contentLength}`
-      return { origin, head }
-    }
-
-    const remember = (origin: Http1.Origin, setCookie: string | undefined) => {
-      if (setCookie === undefined) return
-      for (const line of setCookie.split("\n")) {
-        const pair = line.split(";", 1)[0]!
-        const eq = pair.indexOf("=")
-        if (eq <= 0) continue
-        const name = pair.slice(0, eq).trim()
-        if (!isSessionCookie(name)) continue
-        const value = pair.slice(eq + 1).trim()
-        let jar = cookies.get(origin.key)
-        if (jar === undefined) cookies.set(origin.key, jar = new Map())
-        if (value === "" || /;\s*max-age\s*=\s*0\b/i.test(line)) jar.delete(name)
-        else jar.set(name, value)
-        if (jar.size === 0) cookieHeaders.delete(origin.key)
-        else cookieHeaders.set(origin.key, [...jar].map(([n, v]) => `${n}=${v}`).join("; "))
-      }
-    }
-
-    /** Start a request; `body` writes its body. */
-    const exchange = (
-      m: Modules,
-      request: TransferIO.Request,
-      contentLength: number | undefined,
-      body: Http1.BodyWriter | undefined,
-      handlers: Http1.Handlers
-    ): Http1.Exchange | Error => {
+    const heads = new Heads(options)
+    const start: Start = (m, request, contentLength, body, handlers) => {
       pool ??= Http1.makePool(m)
-      let prepared: ReturnType<typeof prepare>
+      let prepared: ReturnType<Heads["prepare"]>
       try {
-        prepared = prepare(request, contentLength)
+        prepared = heads.prepare(request, contentLength)
       } catch (e) {
         return e instanceof Error ? e : new Error(String(e))
       }
@@ -233,83 +318,12 @@ export const make = (options: Options = {}): Effect.Effect<TransferIO.TransferIO
       return pool.request(origin, request.method, prepared.head, body, {
         ...handlers,
         onHead: (status, headers) => {
-          remember(origin, headers["set-cookie"])
+          heads.remember(origin, headers["set-cookie"])
           handlers.onHead(status, headers)
         }
       })
     }
-
-    const failure = (request: TransferIO.Request, error: Error): Errors.NetworkError | Errors.FileSystemError =>
-      error instanceof LocalReadError ? error.error : TransferIO.networkError(request, describe(error))
-
-    const send = (request: TransferIO.Request, range: TransferIO.FileRange) =>
-      withModules((m) =>
-        Effect.async<TransferIO.Sent, Errors.NetworkError | Errors.FileSystemError>((resume) => {
-          let current: Http1.Exchange | undefined
-          let dropped = false
-          const go = (body: Http1.BodyWriter | undefined) => {
-            if (dropped) return
-            let answer: { status: number; headers: Record<string, string> } | undefined
-            const parts: Array<Buffer> = []
-            const started = exchange(m, request, range.length, body, {
-              onHead: (status, headers) => {
-                answer = { status, headers }
-              },
-              onData: (chunk) => parts.push(Buffer.from(chunk)),
-              onEnd: () => resume(Effect.succeed({ ...answer!, text: Buffer.concat(parts).toString("utf8") })),
-              onError: (error) => resume(Effect.fail(failure(request, error)))
-            })
-            if (started instanceof Error) return resume(Effect.fail(failure(request, started)))
-            current = started
-          }
-          if (range.length === 0) go(undefined)
-          else if (range.length <= WHOLE_READ) {
-            readRange(m.fs, range, (error, data) => {
-              if (error !== undefined) return resume(Effect.fail(error.error))
-              go((socket, done) => {
-                socket.write(data!)
-                done()
-              })
-            })
-          } else go(streamRange(m.fs, range))
-          return Effect.sync(() => {
-            dropped = true
-            current?.abort()
-          })
-        }))
-
-    const receive = (request: TransferIO.Request) =>
-      withModules((m) =>
-        Effect.async<TransferIO.Received, Errors.NetworkError>((resume) => {
-          let answered = false
-          let current: Http1.Exchange | undefined
-          const buffer = TransferIO.makeBodyBuffer({
-            pause: () => current?.pause(),
-            resume: () => current?.resume(),
-            destroy: () => current?.abort()
-          }, { copy: BATCH })
-          const started = exchange(m, request, undefined, undefined, {
-            onHead: (status, headers) => {
-              answered = true
-              current?.setIdleTimeout(BODY_GAP_MILLIS)
-              resume(Effect.succeed({ status, headers, body: buffer.body }))
-            },
-            onData: buffer.push,
-            onEnd: buffer.end,
-            onError: (error) => {
-              const e = TransferIO.networkError(request, describe(error))
-              if (answered) buffer.fail(e)
-              else resume(Effect.fail(e))
-            }
-          })
-          if (started instanceof Error) return resume(Effect.fail(TransferIO.networkError(request, describe(started))))
-          current = started
-          return Effect.sync(() => {
-            if (!answered) current?.abort()
-          })
-        }))
-
-    return TransferIO.TransferIO.of({ send, receive })
+    return TransferIO.TransferIO.of({ send: sendWith(start), receive: receiveWith(start) })
   })
 
 /**

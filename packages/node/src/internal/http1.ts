@@ -227,11 +227,6 @@ const kill = (s: Net.Socket) => {
   s.destroy()
 }
 
-interface Idle {
-  readonly socket: Net.Socket
-  readonly drop: () => void
-}
-
 /** @internal */
 export interface Pool {
   /**
@@ -243,95 +238,116 @@ export interface Pool {
   readonly close: () => void
 }
 
-/** @internal */
-export const makePool = (modules: Modules): Pool => {
-  const idle = new Map<string, Array<Idle>>()
-  const all = new Set<Net.Socket>()
-  /** Who gets the bytes a connection reads (`onread` replaces the `data` events). */
-  const readers = new WeakMap<Net.Socket, (chunk: Buffer) => void>()
+/** An idle keep-alive connection: anything it reports (data, end, error, timeout) drops it. */
+interface Idle {
+  readonly socket: Net.Socket
+  readonly drop: () => void
+}
 
-  const connect = (origin: Origin, ready: (error: Error | undefined, socket: Net.Socket) => void): Net.Socket => {
-    // each connection reads into its own static buffer: no allocation per read; whoever gets the
-    // bytes copies what it keeps
-    const onread: Net.OnReadOpts = {
-      buffer: Buffer.allocUnsafe(READ_BUFFER),
-      callback: (n, buffer) => {
-        readers.get(socket)?.(Buffer.from(buffer.buffer, buffer.byteOffset, n))
-        return true
-      }
+/** The `onread` option of a connection: its bytes go to whoever `readers` names for it. */
+const readInto = (readers: WeakMap<Net.Socket, (chunk: Buffer) => void>, socket: () => Net.Socket): Net.OnReadOpts => ({
+  buffer: Buffer.allocUnsafe(READ_BUFFER),
+  callback: (n, buffer) => {
+    readers.get(socket())?.(Buffer.from(buffer.buffer, buffer.byteOffset, n))
+    return true
+  }
+})
+
+/** The connections of a pool, by origin; each reads into its own static buffer. */
+class Connections {
+  private readonly idle = new Map<string, Array<Idle>>()
+  private readonly all = new Set<Net.Socket>()
+  /** Who gets the bytes a connection reads (`onread` replaces the `data` events). */
+  readonly readers = new WeakMap<Net.Socket, (chunk: Buffer) => void>()
+
+  constructor(private readonly modules: Modules) {}
+
+  /** A new connection; `ready` once it is up (TLS included) or could not be made. */
+  connect(origin: Origin, ready: (error: Error | undefined, socket: Net.Socket) => void): void {
+    let socket: Net.Socket | undefined
+    const onread = readInto(this.readers, () => socket!)
+    socket = origin.secure
+      ? this.modules.tls.connect(this.tlsOptions(origin, onread))
+      : this.modules.net.connect({ host: origin.host, port: origin.port, onread })
+    const s = socket
+    this.all.add(s)
+    s.once("close", () => this.all.delete(s))
+    s.setNoDelay(true)
+    s.setTimeout(CONNECT_MILLIS)
+    const connected = origin.secure ? "secureConnect" : "connect"
+    const cleanup = () => {
+      s.off("error", fail)
+      s.off("timeout", timeout)
+      s.off(connected, ok)
     }
-    const tlsOptions: Tls.ConnectionOptions & { readonly onread: Net.OnReadOpts } = {
-      host: origin.host,
-      port: origin.port,
-      ALPNProtocols: ["http/1.1"],
-      ...(modules.net.isIP(origin.host) === 0 ? { servername: origin.host } : {}),
-      onread
-    }
-    const socket: Net.Socket = origin.secure ? modules.tls.connect(tlsOptions) : modules.net.connect({ host: origin.host, port: origin.port, onread })
-    all.add(socket)
-    socket.once("close", () => all.delete(socket))
-    socket.setNoDelay(true)
-    socket.setTimeout(CONNECT_MILLIS)
     const fail = (e: Error) => {
       cleanup()
-      kill(socket)
-      ready(e, socket)
+      kill(s)
+      ready(e, s)
     }
     const timeout = () => fail(new Error(`no connection to ${origin.authority} within ${CONNECT_MILLIS / 1000} s`))
     const ok = () => {
       cleanup()
-      socket.setTimeout(0)
-      ready(undefined, socket)
+      s.setTimeout(0)
+      ready(undefined, s)
     }
-    const cleanup = () => {
-      socket.off("error", fail)
-      socket.off("timeout", timeout)
-      socket.off(origin.secure ? "secureConnect" : "connect", ok)
-    }
-    socket.once("error", fail)
-    socket.once("timeout", timeout)
-    socket.once(origin.secure ? "secureConnect" : "connect", ok)
-    return socket
+    s.once("error", fail)
+    s.once("timeout", timeout)
+    s.once(connected, ok)
   }
 
-  const release = (origin: Origin, socket: Net.Socket) => {
+  private tlsOptions(origin: Origin, onread: Net.OnReadOpts): Tls.ConnectionOptions & { readonly onread: Net.OnReadOpts } {
+    return {
+      host: origin.host,
+      port: origin.port,
+      ALPNProtocols: ["http/1.1"],
+      ...(this.modules.net.isIP(origin.host) === 0 ? { servername: origin.host } : {}),
+      onread
+    }
+  }
+
+  /** A connection whose exchange completed, kept for the next request to its origin. */
+  release(origin: Origin, socket: Net.Socket): void {
     if (socket.destroyed) return
-    let list = idle.get(origin.key)
-    if (list === undefined) idle.set(origin.key, list = [])
+    let list = this.idle.get(origin.key)
+    if (list === undefined) this.idle.set(origin.key, list = [])
+    const entries = list
     const entry: Idle = {
       socket,
       drop: () => {
-        socket.off("close", entry.drop)
-        socket.off("error", entry.drop)
-        socket.off("timeout", entry.drop)
-        socket.off("end", entry.drop)
-        readers.delete(socket)
-        const i = list!.indexOf(entry)
-        if (i >= 0) list!.splice(i, 1)
+        this.forget(entry)
+        const i = entries.indexOf(entry)
+        if (i >= 0) entries.splice(i, 1)
         kill(socket)
       }
     }
     socket.on("close", entry.drop)
     socket.on("error", entry.drop)
     socket.on("timeout", entry.drop)
-    // nothing is expected on an idle connection: the server closing it, or anything else, ends it
-    readers.set(socket, entry.drop)
     socket.on("end", entry.drop)
+    // nothing is expected on an idle connection: the server closing it, or anything else, ends it
+    this.readers.set(socket, entry.drop)
     socket.setTimeout(IDLE_SOCKET_MILLIS)
     socket.unref()
     list.push(entry)
   }
 
-  const takeIdle = (origin: Origin): Net.Socket | undefined => {
-    const list = idle.get(origin.key)
+  private forget(entry: Idle): void {
+    const socket = entry.socket
+    socket.off("close", entry.drop)
+    socket.off("error", entry.drop)
+    socket.off("timeout", entry.drop)
+    socket.off("end", entry.drop)
+    this.readers.delete(socket)
+  }
+
+  /** The most recently used idle connection to `origin`, if any is still open. */
+  takeIdle(origin: Origin): Net.Socket | undefined {
+    const list = this.idle.get(origin.key)
     while (list !== undefined && list.length > 0) {
       const entry = list.pop()!
       const socket = entry.socket
-      socket.off("close", entry.drop)
-      socket.off("error", entry.drop)
-      socket.off("timeout", entry.drop)
-      socket.off("end", entry.drop)
-      readers.delete(socket)
+      this.forget(entry)
       if (socket.destroyed || !socket.writable) {
         kill(socket)
         continue
@@ -343,146 +359,174 @@ export const makePool = (modules: Modules): Pool => {
     return undefined
   }
 
-  const request = (origin: Origin, method: string, head: string, body: BodyWriter | undefined, handlers: Handlers): Exchange => {
-    let socket: Net.Socket | undefined
-    let parser: AnswerParser | undefined
-    /** Whether a reused connection may still turn out closed (no byte of an answer yet). */
-    let mayRetry = false
-    let answered = false
-    let finished = false
-    let aborted = false
-    let paused = false
-    let idleMillis = 0
-    let bodyDone = body === undefined
+  close(): void {
+    for (const s of this.all) kill(s)
+    this.idle.clear()
+  }
+}
 
-    const detach = (s: Net.Socket) => {
-      readers.delete(s)
-      s.off("error", onError)
-      s.off("close", onClose)
-      s.off("timeout", onTimeout)
-    }
-    const drop = (s: Net.Socket) => {
-      detach(s)
-      kill(s)
-    }
-    const fail = (error: Error) => {
-      if (finished || aborted) return
-      finished = true
-      if (socket !== undefined) drop(socket)
-      handlers.onError(error, answered)
-    }
-    const complete = () => {
-      finished = true
-      const s = socket!
-      detach(s)
-      s.setTimeout(0)
-      if (paused) s.resume()
-      // an answer that came before the whole body was sent leaves the connection unusable
-      if (parser!.keepAlive && bodyDone) release(origin, s)
-      else kill(s)
-    }
-    const onData = (chunk: Buffer) => {
-      answered = true
-      mayRetry = false
-      try {
-        parser!.feed(chunk)
-      } catch (e) {
-        return fail(e instanceof Error ? e : new Error(String(e)))
-      }
-      if (parser!.done && !finished) complete()
-    }
-    const onError = (e: Error) => {
-      if (mayRetry) return retry()
-      fail(e)
-    }
-    const onClose = () => {
-      if (finished || aborted) return
-      if (mayRetry) return retry()
-      if (answered && parser!.closed()) {
-        finished = true
-        return
-      }
-      fail(new Error(answered ? "the connection closed before the end of the answer" : "the connection closed before an answer"))
-    }
-    const onTimeout = () => fail(new Error(`no data for ${idleMillis / 1000} seconds`))
-    /** A reused connection the server had closed: the request once more on a new one. */
-    const retry = () => {
-      mayRetry = false
-      if (socket !== undefined) drop(socket)
-      if (!aborted && !finished) open(false)
-    }
+/** One request on the pool's connections, from its head to the end of its answer. */
+class Request implements Exchange {
+  private socket: Net.Socket | undefined
+  private parser: AnswerParser | undefined
+  /** Whether a reused connection may still turn out closed (no byte of an answer yet). */
+  private mayRetry = false
+  private answered = false
+  private finished = false
+  private aborted = false
+  private paused = false
+  private idleMillis = 0
+  private bodyDone: boolean
 
-    const start = (s: Net.Socket, reused: boolean) => {
-      socket = s
-      mayRetry = reused
-      parser = new AnswerParser({
-        onHead: (status, headers) => {
-          answered = true
-          handlers.onHead(status, headers)
-        },
-        onData: handlers.onData,
-        onEnd: handlers.onEnd,
-        onError: handlers.onError
-      }, method)
-      readers.set(s, onData)
-      s.on("error", onError)
-      s.on("close", onClose)
-      s.on("timeout", onTimeout)
-      if (idleMillis > 0) s.setTimeout(idleMillis)
-      if (paused) s.pause()
-      if (body === undefined) {
-        s.write(head + "\r\n\r\n", "latin1")
-        return
-      }
-      s.cork()
-      s.write(head + "\r\n\r\n", "latin1")
-      body(s, (error) => {
-        if (socket !== s) return
-        if (error !== undefined) return fail(error)
-        bodyDone = true
-      })
-      s.uncork()
-    }
-
-    const open = (mayReuse: boolean) => {
-      const reused = mayReuse ? takeIdle(origin) : undefined
-      if (reused !== undefined) return start(reused, true)
-      connect(origin, (error, s) => {
-        if (aborted) return kill(s)
-        if (error !== undefined) return fail(error)
-        start(s, false)
-      })
-    }
-    open(true)
-
-    return {
-      pause: () => {
-        if (paused || finished) return
-        paused = true
-        socket?.pause()
-      },
-      resume: () => {
-        if (!paused) return
-        paused = false
-        socket?.resume()
-      },
-      abort: () => {
-        if (aborted || finished) return
-        aborted = true
-        if (socket !== undefined) drop(socket)
-      },
-      setIdleTimeout: (millis) => {
-        idleMillis = millis
-        if (socket !== undefined && !finished) socket.setTimeout(millis)
-      }
-    }
+  constructor(
+    private readonly pool: Connections,
+    private readonly origin: Origin,
+    private readonly method: string,
+    private readonly head: string,
+    private readonly body: BodyWriter | undefined,
+    private readonly handlers: Handlers
+  ) {
+    this.bodyDone = body === undefined
+    this.open(true)
   }
 
-  return {
-    request,
-    close: () => {
-      for (const s of all) kill(s)
-      idle.clear()
+  private open(mayReuse: boolean): void {
+    const reused = mayReuse ? this.pool.takeIdle(this.origin) : undefined
+    if (reused !== undefined) return this.start(reused, true)
+    this.pool.connect(this.origin, (error, s) => {
+      if (this.aborted) return kill(s)
+      if (error !== undefined) return this.fail(error)
+      this.start(s, false)
+    })
+  }
+
+  private start(s: Net.Socket, reused: boolean): void {
+    this.socket = s
+    this.mayRetry = reused
+    this.parser = new AnswerParser({
+      onHead: (status, headers) => {
+        this.answered = true
+        this.handlers.onHead(status, headers)
+      },
+      onData: this.handlers.onData,
+      onEnd: this.handlers.onEnd,
+      onError: this.handlers.onError
+    }, this.method)
+    this.pool.readers.set(s, this.onData)
+    s.on("error", this.onError)
+    s.on("close", this.onClose)
+    s.on("timeout", this.onTimeout)
+    if (this.idleMillis > 0) s.setTimeout(this.idleMillis)
+    if (this.paused) s.pause()
+    const body = this.body
+    if (body === undefined) {
+      s.write(this.head + "\r\n\r\n", "latin1")
+      return
     }
+    s.cork()
+    s.write(this.head + "\r\n\r\n", "latin1")
+    body(s, (error) => {
+      if (this.socket !== s) return
+      if (error !== undefined) return this.fail(error)
+      this.bodyDone = true
+    })
+    s.uncork()
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.answered = true
+    this.mayRetry = false
+    try {
+      this.parser!.feed(chunk)
+    } catch (e) {
+      return this.fail(e instanceof Error ? e : new Error(String(e)))
+    }
+    if (this.parser!.done && !this.finished) this.complete()
+  }
+
+  private readonly onError = (e: Error): void => {
+    if (this.mayRetry) return this.retry()
+    this.fail(e)
+  }
+
+  private readonly onClose = (): void => {
+    if (this.finished || this.aborted) return
+    if (this.mayRetry) return this.retry()
+    if (this.answered && this.parser!.closed()) {
+      this.finished = true
+      return
+    }
+    this.fail(new Error(this.answered ? "the connection closed before the end of the answer" : "the connection closed before an answer"))
+  }
+
+  private readonly onTimeout = (): void => this.fail(new Error(`no data for ${this.idleMillis / 1000} seconds`))
+
+  /** A reused connection the server had closed: the request once more on a new one. */
+  private retry(): void {
+    this.mayRetry = false
+    if (this.socket !== undefined) this.drop(this.socket)
+    if (!this.aborted && !this.finished) this.open(false)
+  }
+
+  private detach(s: Net.Socket): void {
+    this.pool.readers.delete(s)
+    s.off("error", this.onError)
+    s.off("close", this.onClose)
+    s.off("timeout", this.onTimeout)
+  }
+
+  private drop(s: Net.Socket): void {
+    this.detach(s)
+    kill(s)
+  }
+
+  private fail(error: Error): void {
+    if (this.finished || this.aborted) return
+    this.finished = true
+    if (this.socket !== undefined) this.drop(this.socket)
+    this.handlers.onError(error, this.answered)
+  }
+
+  private complete(): void {
+    this.finished = true
+    const s = this.socket!
+    this.detach(s)
+    s.setTimeout(0)
+    if (this.paused) s.resume()
+    // an answer that came before the whole body was sent leaves the connection unusable
+    if (this.parser!.keepAlive && this.bodyDone) this.pool.release(this.origin, s)
+    else kill(s)
+  }
+
+  pause(): void {
+    if (this.paused || this.finished) return
+    this.paused = true
+    this.socket?.pause()
+  }
+
+  resume(): void {
+    if (!this.paused) return
+    this.paused = false
+    this.socket?.resume()
+  }
+
+  abort(): void {
+    if (this.aborted || this.finished) return
+    this.aborted = true
+    if (this.socket !== undefined) this.drop(this.socket)
+  }
+
+  setIdleTimeout(millis: number): void {
+    this.idleMillis = millis
+    if (this.socket !== undefined && !this.finished) this.socket.setTimeout(millis)
+  }
+}
+
+/** @internal */
+export const makePool = (modules: Modules): Pool => {
+  const connections = new Connections(modules)
+  return {
+    request: (origin, method, head, body, handlers) => new Request(connections, origin, method, head, body, handlers),
+    close: () => connections.close()
   }
 }
