@@ -160,8 +160,8 @@ export interface BodyBuffer<E = NetworkError> {
 /** Bytes buffered before the source is paused. */
 const HIGH_WATER_MARK = 2 * 1024 * 1024
 
-/** The first copy buffer of a body (see `makeBodyBuffer`'s `copy`). */
-const MIN_COPY_BUFFER = 16 * 1024
+/** The second copy buffer of a body is at least this large. */
+const MIN_GROWTH = 64 * 1024
 
 /** A read that asked for more than what is there gets what is there after this much silence. */
 const IDLE_DELIVERY_MILLIS = 100
@@ -189,8 +189,8 @@ class Copies {
   private spare: Array<Uint8Array> = []
   /** The buffers of the batch read last (free again at the next read). */
   private lent: Array<Uint8Array> = []
-  /** Buffers start small (a small body costs little) and double up to `size`. */
-  private nextSize = MIN_COPY_BUFFER
+  /** The first buffer is the size of the first chunk (a small body costs little); then they double up to `size`. */
+  private nextSize = 0
 
   constructor(private readonly size: number) {}
 
@@ -215,7 +215,7 @@ class Copies {
 
   private grow(wanted: number): number {
     const size = Math.min(this.size, Math.max(this.nextSize, wanted))
-    this.nextSize = Math.min(this.size, size * 2)
+    this.nextSize = Math.min(this.size, Math.max(size * 2, MIN_GROWTH))
     return size
   }
 

@@ -71,22 +71,24 @@ export const makeEngine = Effect.gen(function*() {
   const statOption = files.stat
 
   /** The temporary file a download of `dstPath` writes (see `partName`). */
-  const partPath = (dstPath: string) => path.join(path.dirname(dstPath), partName(path.basename(dstPath)))
+  const partPath = (dstPath: string) => {
+    const slash = dstPath.lastIndexOf(path.sep)
+    return slash < 0 ? partName(dstPath) : dstPath.slice(0, slash + 1) + partName(dstPath.slice(slash + 1))
+  }
 
   /**
    * The temporary file of a download: the shared name, or a private one (never resumed) while
    * another download in this process writes the shared one.
    */
-  const claimPart = (dstPath: string) =>
-    Effect.sync(() => {
-      const shared = partPath(dstPath)
-      if (!partsInUse.has(shared)) {
-        partsInUse.add(shared)
-        return { path: shared, resumable: true, release: Effect.sync(() => partsInUse.delete(shared)) }
-      }
-      const unique = path.join(path.dirname(dstPath), `.${path.basename(dstPath)}.${Math.random().toString(36).slice(2, 10)}.neuro-part`)
-      return { path: unique, resumable: false, release: Effect.void }
-    })
+  const claimPartNow = (dstPath: string): { readonly path: string; readonly resumable: boolean; readonly release: () => void } => {
+    const shared = partPath(dstPath)
+    if (!partsInUse.has(shared)) {
+      partsInUse.add(shared)
+      return { path: shared, resumable: true, release: () => partsInUse.delete(shared) }
+    }
+    const unique = path.join(path.dirname(dstPath), `.${path.basename(dstPath)}.${Math.random().toString(36).slice(2, 10)}.neuro-part`)
+    return { path: unique, resumable: false, release: () => {} }
+  }
 
   /** A local directory with its parents (one that exists is fine). */
   const makeDirectory = (dir: string) => Effect.mapError(fs.makeDirectory(dir, { recursive: true }), fromPlatform)
@@ -230,10 +232,9 @@ export const makeEngine = Effect.gen(function*() {
     plan: DownloadPlan,
     emit: Emit
   ): Effect.Effect<void, E | LocalError | Errors.MalformedResponse> =>
-    Effect.gen(function*() {
+    Effect.suspend(() => {
       let uris: { readonly src: URL; readonly dst: URL } | undefined
       const at = () => (uris ??= { src: remote.url(src), dst: fileUri(dstPath) })
-      yield* emit(() => new StorageProgressStart({ ...at(), size }))
       const cursor = { pos: plan.offset }
       const step = emit.listening === false
         ? undefined
@@ -246,27 +247,35 @@ export const makeEngine = Effect.gen(function*() {
             Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : sink.abandon))
           )
         })
-      if (plan.into === "dst") {
-        yield* fetch(dstPath)
-      } else {
-        const keep = (exit: Exit.Exit<unknown, unknown>, resumable: boolean) =>
-          resumable && cursor.pos > 0 && (Exit.isInterrupted(exit) || plan.offset > 0)
-        yield* Effect.acquireUseRelease(
-          claimPart(dstPath),
-          (part) =>
-            Effect.suspend(() => {
-              if (!part.resumable) cursor.pos = 0
-              return fetch(part.path)
-            }).pipe(
-              Effect.zipRight(files.rename(part.path, dstPath)),
-              Effect.onExit((exit) =>
-                Exit.isSuccess(exit) || keep(exit, part.resumable) ? Effect.void : Effect.ignore(fs.remove(part.path))
-              )
-            ),
-          (part) => part.release
-        )
-      }
-      yield* emit(() => new StorageProgressComplete({ ...at(), size }))
+      const transfer = plan.into === "dst" ? fetch(dstPath) : intoPart(dstPath, plan, cursor, fetch)
+      if (emit.listening === false) return transfer
+      return emit(() => new StorageProgressStart({ ...at(), size })).pipe(
+        Effect.zipRight(transfer),
+        Effect.zipRight(emit(() => new StorageProgressComplete({ ...at(), size })))
+      )
+    })
+
+  /**
+   * Fetch into the temporary file of `dstPath` and rename it into place. It stays when the
+   * download was interrupted (or resumed it and failed), else a failure removes it.
+   */
+  const intoPart = <E>(
+    dstPath: string,
+    plan: DownloadPlan,
+    cursor: { pos: number },
+    fetch: (target: string) => Effect.Effect<void, E | LocalError>
+  ): Effect.Effect<void, E | LocalError> =>
+    Effect.uninterruptibleMask((restore) => {
+      // claimed and released synchronously: nothing can come in between
+      const part = claimPartNow(dstPath)
+      if (!part.resumable) cursor.pos = 0
+      const keep = (exit: Exit.Exit<unknown, unknown>) => part.resumable && cursor.pos > 0 && (Exit.isInterrupted(exit) || plan.offset > 0)
+      return restore(Effect.zipRight(fetch(part.path), files.rename(part.path, dstPath))).pipe(
+        Effect.onExit((exit) => {
+          part.release()
+          return Exit.isSuccess(exit) || keep(exit) ? Effect.void : Effect.ignore(fs.remove(part.path))
+        })
+      )
     })
 
   /** Download at a given offset: 0 into a fresh temporary file, more by appending to the destination. */

@@ -1,7 +1,7 @@
 /**
- * Directory transfers: the local or remote tree walked by a fixed number of workers (`walk.ts`),
- * each folder prepared, entered and listed by the worker that takes it, then its entries taken one
- * by one, depth first.
+ * Directory transfers: the local or remote tree walked by a fixed number of workers (`walk.ts`):
+ * a worker that takes a folder prepares it (remote `MKDIRS` or listing, local directory), enters
+ * and lists it; the files of several open folders are taken in turn.
  *
  * @internal
  */
@@ -21,6 +21,15 @@ import { walk } from "./walk.js"
 
 const idOf = (info: FileSystem.File.Info) => `${info.dev}:${Option.getOrElse(info.ino, () => -1)}`
 
+/** Entries of a local folder stat'ed at once when it is entered. */
+const STATS_AT_ONCE = 16
+
+/**
+ * Folders whose files are taken in turn: 8 (concurrent creations spread over folders), fewer for
+ * fewer workers (one worker takes a folder's files in order, then its subfolders).
+ */
+const spreadOf = (workers: number) => Math.max(1, Math.min(8, Math.ceil(workers / 8)))
+
 /** A local folder being uploaded: what its entries share. */
 interface UpDir<P> {
   readonly path: string
@@ -35,6 +44,8 @@ interface UpDir<P> {
 interface UpEntry<P> {
   readonly dir: UpDir<P>
   readonly name: string
+  /** Its information, symlinks followed (none: a broken link). */
+  readonly info: FileSystem.File.Info | undefined
 }
 
 /** @internal */
@@ -103,19 +114,21 @@ export const makeTrees = (engine: Engine) => {
             if (Option.isSome(info) && info.value.type === "File") filter = yield* loadIgnoreFile(file, rel, "", filter)
           }
           const dir: UpDir<P> = { path: dirPath, dst, rel, filter, existing, ancestorIds }
-          return {
-            entries: names.map((name) => ({ dir, name })),
-            leave: emit(() => new StorageProgressLeaveDir({ src: srcUri, dst: dstUri }))
-          }
+          // stat'ed here, so that the walk knows the folders among the entries
+          const entries = yield* Effect.forEach(
+            names,
+            (name) => Effect.map(statOption(path.join(dirPath, name)), (info): UpEntry<P> => ({ dir, name, info: Option.getOrUndefined(info) })),
+            { concurrency: STATS_AT_ONCE }
+          )
+          return { entries, leave: emit(() => new StorageProgressLeaveDir({ src: srcUri, dst: dstUri })) }
         })
 
       const fail = (childPath: string, childDst: P, why: string) =>
         emit(() => new StorageProgressFail({ src: fileUri(childPath), dst: remote.url(childDst), message: `Cannot upload ${childPath}, ${why}` }))
 
-      const run = ({ dir, name }: UpEntry<P>): Effect.Effect<Folder<UpEntry<P>> | undefined, E | LocalError> =>
+      const run = ({ dir, info, name }: UpEntry<P>): Effect.Effect<Folder<UpEntry<P>> | undefined, E | LocalError> =>
         Effect.gen(function*() {
           const childPath = path.join(dir.path, name)
-          const info = Option.getOrUndefined(yield* statOption(childPath))
           const isDir = info?.type === "Directory"
           if (!(yield* FileFilter.match(dir.filter, dir.rel + name + (isDir ? "/" : "")))) return undefined
           const childDst = remote.child(dir.dst, name)
@@ -139,7 +152,7 @@ export const makeTrees = (engine: Engine) => {
 
       const rules = yield* rootFilter(root.path, ignoreNames, options.filter)
       const top = yield* enter(root.path, dstRoot, "", rules, update || cont, new Set([idOf(root.info)]))
-      yield* walk(top, run, options.concurrency)
+      yield* walk(top, run, options.concurrency, { isFolder: (e) => e.info?.type === "Directory", spread: spreadOf(options.concurrency) })
     })
 
   /** Download a remote tree into `dstRoot` (created as needed), its entries by `concurrency` workers. */
@@ -185,8 +198,7 @@ export const makeTrees = (engine: Engine) => {
           return undefined
         })
 
-      // a folder's listing is held while it is open: two entered at once, the others in turn
-      yield* walk(yield* enter(srcRoot, dstRoot, ""), run, options.concurrency, { isFolder: (e) => e.entry._tag === "Dir", entering: 2 })
+      yield* walk(yield* enter(srcRoot, dstRoot, ""), run, options.concurrency, { isFolder: (e) => e.entry._tag === "Dir", spread: spreadOf(options.concurrency) })
     })
 
   return { uploadTree, downloadTree }

@@ -1,31 +1,134 @@
 /**
- * The walk of a tree transfer: a fixed number of workers take the entries of the folders one at a
- * time, depth first. A folder's entries are held only while it is open (a folder entered, not all
- * of its entries taken), so the work in memory is bounded by the depth of the tree and the number
- * of workers, never by its number of files.
+ * The walk of a tree transfer: a fixed number of workers take the entries of the open folders one
+ * at a time. The files of up to `spread` folders are taken in turn (concurrent file creations in
+ * one directory make the file system wait on that directory's lock, on either side of the
+ * connection), and a folder is entered when fewer than `spread` are open: the work in memory is
+ * the open folders' entries, never the whole tree's.
  *
  * @internal
  */
 import * as Effect from "effect/Effect"
 
-/** An entered folder: its entries (taken in order), and what to do once all of them are done. */
+/** An entered folder: its entries, and what to do once all of them are done. */
 /** @internal */
 export interface Folder<X> {
   readonly entries: ReadonlyArray<X>
   readonly leave: Effect.Effect<void>
 }
 
-interface Node<X> {
-  readonly folder: Folder<X>
-  readonly parent: Node<X> | undefined
-  next: number
+/** @internal */
+export interface WalkOptions<X> {
+  /** Entries that are folders (entered, not transferred); by default none is known to be one. */
+  readonly isFolder?: ((entry: X) => boolean) | undefined
+  /** Folders whose files are taken in turn, and at most entered at once (default 8). */
+  readonly spread?: number | undefined
+}
+
+class Node<X> {
   /** Entries taken and not done, plus one while entries remain to be taken. */
-  open: number
+  open = 1
+  /** The next file and the next folder among the entries (`entries.length`: none left). */
+  nextFile = -1
+  nextFolder = -1
+
+  constructor(
+    readonly folder: Folder<X>,
+    readonly parent: Node<X> | undefined,
+    private readonly isFolder: (entry: X) => boolean
+  ) {
+    this.nextFile = this.seek(0, false)
+    this.nextFolder = this.seek(0, true)
+  }
+
+  get hasFiles(): boolean {
+    return this.nextFile < this.folder.entries.length
+  }
+
+  get hasFolders(): boolean {
+    return this.nextFolder < this.folder.entries.length
+  }
+
+  private seek(from: number, folder: boolean): number {
+    const entries = this.folder.entries
+    let i = from
+    while (i < entries.length && this.isFolder(entries[i]!) !== folder) i++
+    return i
+  }
+
+  takeFile(): X {
+    const entry = this.folder.entries[this.nextFile]!
+    this.nextFile = this.seek(this.nextFile + 1, false)
+    this.open++
+    return entry
+  }
+
+  takeFolder(): X {
+    const entry = this.folder.entries[this.nextFolder]!
+    this.nextFolder = this.seek(this.nextFolder + 1, true)
+    this.open++
+    return entry
+  }
 }
 
 type Job<X> =
   | { readonly _tag: "Entry"; readonly node: Node<X>; readonly entry: X; readonly folder: boolean }
   | { readonly _tag: "Exhausted"; readonly node: Node<X> }
+
+/** The open folders and the order their entries are taken in. */
+class Agenda<X> {
+  /** Folders with files left, taken in turn. */
+  private readonly withFiles: Array<Node<X>> = []
+  private turn = 0
+  /** Folders with subfolders left: the newest first (depth first). */
+  private readonly withFolders: Array<Node<X>> = []
+  /** Folders all of whose entries are taken: their hold is released by a worker. */
+  private readonly exhausted: Array<Node<X>> = []
+  /** Folders being entered. */
+  entering = 0
+
+  constructor(private readonly spread: number, private readonly isFolder: (entry: X) => boolean) {}
+
+  add(folder: Folder<X>, parent: Node<X> | undefined): void {
+    const node = new Node(folder, parent, this.isFolder)
+    if (node.hasFiles) this.withFiles.push(node)
+    if (node.hasFolders) this.withFolders.push(node)
+    if (!node.hasFiles && !node.hasFolders) this.exhausted.push(node)
+  }
+
+  /** The next job, or nothing for now. */
+  take(): Job<X> | undefined {
+    const done = this.exhausted.pop()
+    if (done !== undefined) return { _tag: "Exhausted", node: done }
+    // keep `spread` folders open while there are folders to open
+    if (this.withFolders.length > 0 && this.entering + this.withFiles.length < this.spread) return this.folder()
+    if (this.withFiles.length > 0) return this.file()
+    // nothing but folders, as many being entered as may be
+    return undefined
+  }
+
+  private file(): Job<X> {
+    if (this.turn >= this.withFiles.length) this.turn = 0
+    const node = this.withFiles[this.turn]!
+    const entry = node.takeFile()
+    if (node.hasFiles) this.turn++
+    else {
+      this.withFiles.splice(this.turn, 1)
+      if (!node.hasFolders) this.exhausted.push(node)
+    }
+    return { _tag: "Entry", node, entry, folder: false }
+  }
+
+  private folder(): Job<X> {
+    const node = this.withFolders[this.withFolders.length - 1]!
+    const entry = node.takeFolder()
+    if (!node.hasFolders) {
+      this.withFolders.pop()
+      if (!node.hasFiles) this.exhausted.push(node)
+    }
+    this.entering++
+    return { _tag: "Entry", node, entry, folder: true }
+  }
+}
 
 /**
  * Run the tree under `root` with `workers` fibers. `run` does one entry: a file transfer (or an
@@ -37,18 +140,10 @@ export const walk = <X, E>(
   root: Folder<X>,
   run: (entry: X) => Effect.Effect<Folder<X> | undefined, E>,
   workers: number,
-  options: {
-    /** Entries known to be folders (entered, not transferred). */
-    readonly isFolder?: ((entry: X) => boolean) | undefined
-    /** Folders known as such entered at once; the others wait for the files there are to take. */
-    readonly entering?: number | undefined
-  } = {}
+  options: WalkOptions<X> = {}
 ): Effect.Effect<void, E> =>
   Effect.suspend(() => {
-    const isFolder = options.isFolder
-    const maxEntering = Math.max(1, options.entering ?? 2)
-    let entering = 0
-    const stack: Array<Node<X>> = [{ folder: root, parent: undefined, next: 0, open: 1 }]
+    const agenda = new Agenda<X>(Math.max(1, options.spread ?? 8), options.isFolder ?? (() => false))
     let finished = false
     let sleeping: Array<() => void> = []
     const wakeAll = () => {
@@ -59,23 +154,6 @@ export const walk = <X, E>(
     const sleep = Effect.async<void>((resume) => {
       sleeping.push(() => resume(Effect.void))
     })
-
-    const take = (): Job<X> | undefined => {
-      const top = stack[stack.length - 1]
-      if (top === undefined) return undefined
-      if (top.next < top.folder.entries.length) {
-        const entry = top.folder.entries[top.next]!
-        const folder = isFolder?.(entry) === true
-        // a listing in memory per folder entered at once: wait for one to be in
-        if (folder && entering >= maxEntering) return undefined
-        if (folder) entering++
-        top.next++
-        top.open++
-        return { _tag: "Entry", node: top, entry, folder }
-      }
-      stack.pop()
-      return { _tag: "Exhausted", node: top }
-    }
 
     /** One entry (or the taking of all entries) of `node` is done; a folder done leaves, up the tree. */
     const done = (node: Node<X>): Effect.Effect<void> =>
@@ -93,9 +171,14 @@ export const walk = <X, E>(
         )
       })
 
+    const entered = Effect.sync(() => {
+      agenda.entering--
+      wakeAll()
+    })
+
     const worker: Effect.Effect<void, E> = Effect.gen(function*() {
       while (!finished) {
-        const job = take()
+        const job = agenda.take()
         if (job === undefined) {
           yield* sleep
           continue
@@ -104,20 +187,16 @@ export const walk = <X, E>(
           yield* done(job.node)
           continue
         }
-        const entered = job.folder
-          ? yield* Effect.ensuring(run(job.entry), Effect.sync(() => {
-            entering--
-            wakeAll()
-          }))
-          : yield* run(job.entry)
-        if (entered === undefined) {
+        const folder = job.folder ? yield* Effect.ensuring(run(job.entry), entered) : yield* run(job.entry)
+        if (folder === undefined) {
           yield* done(job.node)
         } else {
-          stack.push({ folder: entered, parent: job.node, next: 0, open: 1 })
+          agenda.add(folder, job.node)
           wakeAll()
         }
       }
     })
 
+    agenda.add(root, undefined)
     return Effect.all(Array.from({ length: Math.max(1, workers) }, () => worker), { concurrency: "unbounded", discard: true })
   })
