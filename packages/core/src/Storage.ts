@@ -2,6 +2,9 @@
  * The `Storage` subsystem: the platform storage of a cluster (a WebHDFS-like file API), with
  * listings, globbing, single-call file operations and streaming file and directory transfers
  * (update/continue, ignore files, progress events). The counterpart of neuro-sdk's `client.storage`.
+ * When the context has them (`NeuroNode.layer` provides both), file transfers move their bytes
+ * through `TransferIO` and do their per-file file operations through `LocalFiles`; otherwise
+ * through `ApiClient` and `FileSystem`.
  *
  * @since 1.0.0
  */
@@ -115,8 +118,8 @@ export interface DirTransferOptions extends TransferOptions {
   /** Which relative paths to transfer (default: all). */
   readonly filter?: FilterFunc | undefined
   /**
-   * Files transferred at once (default {@link DEFAULT_CONCURRENCY}); shared with the directory
-   * listings of the walk.
+   * Files transferred at once (default {@link DEFAULT_CONCURRENCY}): the workers of the walk,
+   * which also prepare and list the folders; they take the files of up to 8 open folders in turn.
    */
   readonly concurrency?: number | undefined
 }
@@ -194,7 +197,8 @@ export declare namespace Storage {
 export const DEFAULT_CONCURRENCY: number = internal.DEFAULT_CONCURRENCY
 
 /**
- * Bytes sent per upload request (`CREATE`, then `WRITE`s); each request streams from the file.
+ * Bytes sent per upload request (`CREATE`, then `WRITE`s); each request streams from the file
+ * (a request of up to 1 MiB is read at once).
  *
  * @since 1.0.0
  * @category constants
