@@ -10,28 +10,14 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
-import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { LocalPlatform } from "../src/index.js"
 import { clientLayer } from "./fastPathHelpers.js"
-import { bytesRead, isRead, startProxy } from "./transferHelpers.js"
+import { bytesRead, isRead, seeded, startProxy, tempDirNamed } from "./transferHelpers.js"
 
 const MiB = 2 ** 20
 
-const seeded = (size: number, seed: number) => {
-  let x = seed
-  const out = Buffer.alloc(size)
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648
-    out[i] = x >>> 16 & 0xff
-  }
-  return out
-}
-
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(join(tmpdir(), "neuro-fast-path-test-"))),
-  (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
-)
+const tempDir = tempDirNamed("neuro-fast-path-test-")
 
 const parts = (dir: string): Array<string> =>
   (fs.readdirSync(dir, { recursive: true }) as Array<string>).filter((p) => p.endsWith(".neuro-part")).sort()

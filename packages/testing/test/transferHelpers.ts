@@ -11,7 +11,10 @@ import * as NodeLogin from "@neuro-sdk/node/NodeLogin"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
+import * as fs from "node:fs"
 import * as http from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import * as MemoryConfigStore from "../src/MemoryConfigStore.js"
 import * as TestBrowser from "../src/TestBrowser.js"
 
@@ -132,3 +135,21 @@ export const startProxy = (target: string) =>
         server.close(() => resume(Effect.void))
       })
   ).pipe(Effect.map(({ proxy }) => proxy))
+
+/** Deterministic pseudo-random bytes (a linear congruential sequence from `seed`). */
+export const seeded = (size: number, seed: number) => {
+  let x = seed
+  const out = Buffer.alloc(size)
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648
+    out[i] = x >>> 16 & 0xff
+  }
+  return out
+}
+
+/** A fresh temporary folder, removed with the scope. */
+export const tempDirNamed = (prefix: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => fs.mkdtempSync(join(tmpdir(), prefix))),
+    (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
+  )

@@ -14,11 +14,10 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { LocalPlatform } from "../src/index.js"
-import { bytesRead, clientLayer, isRead, startProxy } from "./transferHelpers.js"
+import { bytesRead, clientLayer, isRead, seeded, startProxy, tempDirNamed } from "./transferHelpers.js"
 
 const MiB = 2 ** 20
 const SIZE = 6 * MiB
@@ -26,20 +25,7 @@ const STALL = 2 * MiB
 const CHILD = fileURLToPath(new URL("./fixtures/downloadChild.ts", import.meta.url))
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url))
 
-const seeded = (size: number, seed: number) => {
-  let x = seed
-  const out = Buffer.alloc(size)
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648
-    out[i] = x >>> 16 & 0xff
-  }
-  return out
-}
-
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(join(tmpdir(), "neuro-reliability-test-"))),
-  (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
-)
+const tempDir = tempDirNamed("neuro-reliability-test-")
 
 const readAll = <E>(s: Stream.Stream<Uint8Array, E>) =>
   Effect.map(Stream.runCollect(s), (c) => Buffer.concat(Chunk.toReadonlyArray(c).map((b) => Buffer.from(b))))
