@@ -14,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import type { FileSystemError } from "./Errors.js"
 import { fromPlatform } from "./internal/transfer/rules.js"
+import { concatBytes } from "./internal/transfer/remote.js"
 
 /**
  * A local file open for writing, from a given position on.
@@ -55,16 +56,6 @@ export declare namespace LocalFiles {
   }
 }
 
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
 
 /**
  * The service over `@effect/platform`'s `FileSystem`.
@@ -87,7 +78,7 @@ export const fromFileSystem = (fs: FileSystem.FileSystem): LocalFiles.Service =>
       ).pipe(Effect.tapError(() => Scope.close(scope, Exit.void)))
       if (options.position > 0) yield* file.seek(options.position, "start")
       const writer: Writer = {
-        write: (chunks) => Effect.mapError(file.writeAll(concat(chunks)), fromPlatform),
+        write: (chunks) => Effect.mapError(file.writeAll(concatBytes(chunks)), fromPlatform),
         close: Scope.close(scope, Exit.void)
       }
       return writer
