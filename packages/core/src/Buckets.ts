@@ -22,7 +22,7 @@ import type * as Stream from "effect/Stream"
 import type { ApiClient } from "./ApiClient.js"
 import type { Config } from "./Config.js"
 import type { ApiError, ConfigError, FileSystemError, InvalidInputError, NotSupportedError } from "./Errors.js"
-import * as internal from "./internal/buckets.js"
+import * as internal from "./internal/buckets/service.js"
 import type {
   BlobCommonPrefix,
   BlobObject,
@@ -31,10 +31,10 @@ import type {
   BucketProvider,
   BucketUsage,
   PersistentBucketCredentials
-} from "./internal/bucketsModels.js"
+} from "./internal/buckets/models.js"
 import type { FilterFunc, ProgressCallback } from "./Storage.js"
 
-// The models are declared in `internal/bucketsModels.ts`, which the implementation imports instead
+// The models are declared in `internal/buckets/models.ts`, which the implementation imports instead
 // of this module (no import cycle).
 export {
   BlobCommonPrefix,
@@ -45,7 +45,7 @@ export {
   BucketProviderSchema,
   BucketUsage,
   PersistentBucketCredentials
-} from "./internal/bucketsModels.js"
+} from "./internal/buckets/models.js"
 
 /**
  * @since 1.0.0

@@ -15,8 +15,8 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { createHash, createHmac } from "node:crypto"
 import { inspect } from "node:util"
-import { amzDate, canonicalQuery, signHeaders } from "../src/internal/bucketSigV4.js"
-import { parseXml } from "../src/internal/bucketXml.js"
+import { amzDate, canonicalQuery, signHeaders } from "../src/internal/buckets/sigV4.js"
+import { parseXml } from "../src/internal/buckets/xml.js"
 
 // ---------------------------------------------------------------------------------------------
 // a fake platform + S3 endpoint

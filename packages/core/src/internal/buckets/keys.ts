@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { quotePath, unquote } from "./uri.js"
+import { quotePath, unquote } from "../uri.js"
 
 /** The rest of a `blob:` URI after the bucket part, as a key: leading `/`s dropped, percent-decoded. */
 /** @internal */

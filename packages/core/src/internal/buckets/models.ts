@@ -1,14 +1,14 @@
 /**
  * The models of `Buckets.ts`: providers, buckets, credentials, usage, listing entries. They are
  * declared here and re-exported by `Buckets.ts`, whose public API they are (so they carry no
- * internal tag). `internal/buckets.ts` and `internal/bucketS3.ts` use them from here: this module
+ * internal tag). `buckets/service.ts` and the providers use them from here: this module
  * imports nothing from `Buckets.ts`, which imports the implementation, so there is no import
  * cycle.
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { InvalidInputError } from "../Errors.js"
-import { decodeKeyRemainder, quoteKey } from "./bucketKeys.js"
+import { InvalidInputError } from "../../Errors.js"
+import { decodeKeyRemainder, quoteKey } from "./keys.js"
 
 /**
  * The storage providers a bucket can live on (Python member names, wire values).

@@ -6,10 +6,10 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
-import type { ApiClient } from "../ApiClient.js"
-import type { BlobObject, Bucket, BucketCredentials, BucketEntry, BucketsError } from "../Buckets.js"
-import { NotSupportedError } from "../Errors.js"
-import { makeS3Provider } from "./bucketS3.js"
+import type { ApiClient } from "../../ApiClient.js"
+import type { BlobObject, Bucket, BucketCredentials, BucketEntry, BucketsError } from "../../Buckets.js"
+import { NotSupportedError } from "../../Errors.js"
+import { makeS3Provider } from "./s3.js"
 
 /** The client's clock minus the provider's, as an interval in seconds. */
 /** @internal */
