@@ -9,6 +9,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Config, Factory, Jobs, Storage } from "@neuro-sdk/core"
 import { NeuroNode } from "@neuro-sdk/node"
 import { LocalPlatform } from "@neuro-sdk/testing"
+import * as BigDecimal from "effect/BigDecimal"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
@@ -35,10 +36,10 @@ const showConfig = Effect.gen(function*() {
     yield* Console.log(`cluster ${cluster.name} (orgs: ${cluster.orgs.map((o) => o ?? "<no org>").join(", ")})`)
     yield* Console.log(`  storage:    ${cluster.storageUrl}`)
     yield* Console.log(`  monitoring: ${cluster.monitoringUrl}`)
-    for (const preset of cluster.presets) {
+    for (const preset of cluster.presets.values()) {
       const gpu = preset.gpu === undefined ? "" : `, ${preset.gpu} x ${preset.gpuModel ?? "gpu"}`
       yield* Console.log(
-        `  preset ${preset.name.padEnd(12)} cpu ${preset.cpu}, memory ${preset.memoryMb} MiB${gpu}, ${preset.creditsPerHour} credits/h`
+        `  preset ${preset.name.padEnd(12)} cpu ${preset.cpu}, memory ${preset.memoryMb} MiB${gpu}, ${BigDecimal.format(preset.creditsPerHour)} credits/h`
       )
     }
   }

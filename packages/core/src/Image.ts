@@ -127,6 +127,23 @@ export class RemoteImage extends Schema.Class<RemoteImage>("@neuro-sdk/core/Remo
   }
 
   /**
+   * The same image with another tag (neuro-sdk `with_tag`); the tag is not checked, as in
+   * neuro-sdk.
+   *
+   * @since 1.0.0
+   */
+  withTag(tag: string): RemoteImage {
+    return new RemoteImage({
+      name: this.name,
+      tag,
+      ...(this.owner !== undefined ? { owner: this.owner } : {}),
+      ...(this.registry !== undefined ? { registry: this.registry } : {}),
+      ...(this.clusterName !== undefined ? { clusterName: this.clusterName } : {}),
+      ...(this.orgName !== undefined ? { orgName: this.orgName } : {})
+    })
+  }
+
+  /**
    * Whether the image is in a cluster's platform registry (registry, owner and cluster set).
    *
    * @since 1.0.0

@@ -46,7 +46,14 @@ import type * as Stream from "effect/Stream"
 import type { ApiClient } from "./ApiClient.js"
 import type { Config } from "./Config.js"
 import type { ApiError, ConfigError, InvalidInputError, MalformedResponse, NetworkError, StdStreamError } from "./Errors.js"
-import type { LocalImage, RemoteImage } from "./Image.js"
+import type { RemoteImage } from "./Image.js"
+import type {
+  ImageCommitFinished,
+  ImageCommitStarted,
+  ImageProgressPush,
+  ImageProgressSave,
+  ImageProgressStep
+} from "./internal/imagesModels.js"
 import * as internal from "./internal/jobs.js"
 import type {
   Container,
@@ -139,24 +146,20 @@ export interface StdStream {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Progress of `save`: the save starts, the container is committed, then the image is pushed.
+ * Progress of `save`: the save starts (`ImageProgressSave`), the container is committed
+ * (`ImageCommitStarted`, `ImageCommitFinished`), then the image is pushed (`ImageProgressPush`,
+ * one `ImageProgressStep` per layer line): the classes `Images` exports, as neuro-sdk's
+ * `AbstractDockerImageProgress` callbacks receive them.
  *
  * @since 1.0.0
  * @category models
  */
 export type JobSaveProgress =
-  | { readonly _tag: "Save"; readonly jobId: string; readonly image: RemoteImage }
-  | { readonly _tag: "CommitStarted"; readonly jobId: string; readonly image: RemoteImage }
-  | { readonly _tag: "CommitFinished"; readonly jobId: string }
-  | { readonly _tag: "Push"; readonly src: LocalImage; readonly dst: RemoteImage }
-  | {
-    readonly _tag: "Step"
-    readonly message: string
-    readonly layerId: string
-    readonly status: string
-    readonly current: number | undefined
-    readonly total: number | undefined
-  }
+  | ImageProgressSave
+  | ImageCommitStarted
+  | ImageCommitFinished
+  | ImageProgressPush
+  | ImageProgressStep
 
 // ---------------------------------------------------------------------------------------------
 // options

@@ -176,8 +176,14 @@ export declare namespace Parser {
     readonly strToUri: (text: string, options?: StrToUriOptions) => Effect.Effect<URL, ParserError>
     /** A URI normalized (no local paths). */
     readonly normalizeUri: (uri: URL | string, options?: StrToUriOptions) => Effect.Effect<URL, ParserError>
-    /** The local path of a `file:` URI. */
-    readonly uriToPath: (uri: URL | string) => Effect.Effect<string, InvalidInputError>
+    /**
+     * The local path of a `file:` URI; any other scheme is an `InvalidInputError`. `clusterName` is
+     * the parameter neuro-sdk documents; a local file belongs to no cluster, so it changes nothing.
+     */
+    readonly uriToPath: (
+      uri: URL | string,
+      options?: { readonly clusterName?: string | undefined }
+    ) => Effect.Effect<string, InvalidInputError>
     /** The `file:` URI of a local path (relative to the current directory, `~` expanded). */
     readonly pathToUri: (path: string) => Effect.Effect<URL, ParserError>
     /** The string form of a URI. */

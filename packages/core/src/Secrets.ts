@@ -54,8 +54,14 @@ export declare namespace Secrets {
    * @category models
    */
   export interface Service {
-    /** Every secret of the cluster the user can read (own ones of every org, and shared ones). */
-    readonly list: (options?: { readonly clusterName?: string | undefined }) => Stream.Stream<Secret, SecretsError>
+    /**
+     * Every secret of the cluster the user can read (own ones of every org, and shared ones); with
+     * `orgName`, only those of that org (`null`: those without an org).
+     */
+    readonly list: (options?: {
+      readonly clusterName?: string | undefined
+      readonly orgName?: string | null | undefined
+    }) => Stream.Stream<Secret, SecretsError>
     /**
      * Create a secret, or replace the value of an existing one. A string value is sent as its
      * UTF-8 bytes.

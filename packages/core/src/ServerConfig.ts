@@ -6,12 +6,15 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as BigDecimal from "effect/BigDecimal"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Errors from "./Errors.js"
 import * as internal from "./internal/apiClient.js"
+import { DecimalFromText, DecimalFromWire } from "./internal/decimal.js"
 import { describeParseError } from "./internal/decodeError.js"
 
 /**
@@ -22,8 +25,11 @@ import { describeParseError } from "./internal/decodeError.js"
  */
 export class Preset extends Schema.Class<Preset>("@neuro-sdk/core/Preset")({
   name: Schema.String,
-  /** Decimal text, e.g. `"1.5"`; `"0"` when the server did not say. */
-  creditsPerHour: Schema.String,
+  /**
+   * Credits per hour: a decimal (neuro-sdk `Decimal`; effect's `BigDecimal`, print it with
+   * `BigDecimal.format`), `0` when the server did not say.
+   */
+  creditsPerHour: Schema.BigDecimalFromSelf,
   cpu: Schema.Number,
   /** Memory in bytes. */
   memory: Schema.Number,
@@ -41,7 +47,11 @@ export class Preset extends Schema.Class<Preset>("@neuro-sdk/core/Preset")({
 }
 
 /**
- * A cluster the user may run in, with its service URLs and presets (in server order).
+ * A cluster the user may run in, with its service URLs and presets.
+ *
+ * The URLs are kept as the text the server (or the config database) gave, so that the stored
+ * login round-trips byte for byte (a WHATWG `URL` would rewrite `https://host` as
+ * `https://host/`); `Config`'s accessors (`registryUrl`, `storageUrl`, ...) give `URL`s.
  *
  * @since 1.0.0
  * @category models
@@ -57,11 +67,16 @@ export class Cluster extends Schema.Class<Cluster>("@neuro-sdk/core/Cluster")({
   secretsUrl: Schema.String,
   disksUrl: Schema.String,
   bucketsUrl: Schema.String,
-  presets: Schema.Array(Preset)
+  /** Presets by name, in server order (neuro-sdk's `Mapping[str, Preset]`, like `Config.presets`). */
+  presets: Schema.ReadonlyMapFromSelf({ key: Schema.String, value: Preset })
 }) {
-  /** Presets by name, in server order. */
+  /**
+   * The presets by name (what `presets` now is).
+   *
+   * @deprecated use `presets`
+   */
   get presetsByName(): ReadonlyMap<string, Preset> {
-    return new Map(this.presets.map((p) => [p.name, p]))
+    return this.presets
   }
 }
 
@@ -123,7 +138,7 @@ export const PresetWire = Schema.Struct({
   name: Schema.String,
   cpu: Schema.Number,
   memory: Schema.Number,
-  credits_per_hour: Schema.optional(Schema.Union(Schema.String, Schema.Number)),
+  credits_per_hour: Schema.optional(DecimalFromWire),
   gpu: optionalNullable(Schema.Number),
   gpu_model: optionalNullable(Schema.String),
   scheduler_enabled: optionalNullable(Schema.Boolean),
@@ -145,7 +160,7 @@ export const PresetFromServer: Schema.Schema<Preset, typeof PresetWire.Encoded> 
     decode: (w) =>
       new Preset({
         name: w.name,
-        creditsPerHour: w.credits_per_hour === undefined ? "0" : String(w.credits_per_hour),
+        creditsPerHour: w.credits_per_hour ?? BigDecimal.fromBigInt(0n),
         cpu: w.cpu,
         memory: w.memory,
         schedulerEnabled: w.scheduler_enabled ?? false,
@@ -210,7 +225,7 @@ const clusterFrom = (w: {
     secretsUrl: w.secrets_url,
     disksUrl: w.disks_url,
     bucketsUrl: w.buckets_url,
-    presets
+    presets: new Map(presets.map((p) => [p.name, p]))
   })
 
 const clusterUrlsTo = (c: Cluster) => ({
@@ -250,7 +265,7 @@ export const ClusterFromServer: Schema.Schema<Cluster, typeof ClusterWire.Encode
   {
     strict: true,
     decode: (w) => clusterFrom(w, w.resource_presets),
-    encode: (c) => ({ ...clusterUrlsTo(c), resource_presets: c.presets })
+    encode: (c) => ({ ...clusterUrlsTo(c), resource_presets: [...c.presets.values()] })
   }
 )
 
@@ -329,7 +344,7 @@ export const ServerConfigFromServer: Schema.Schema<ServerConfig, typeof ServerCo
  */
 export const PresetStored = Schema.Struct({
   name: Schema.String,
-  credits_per_hour: Schema.String,
+  credits_per_hour: DecimalFromText,
   cpu: Schema.Number,
   memory: Schema.Number,
   gpu: Schema.optional(Schema.NullOr(Schema.Number)),
@@ -404,7 +419,7 @@ export const ClusterFromStore: Schema.Schema<Cluster, typeof ClusterStored.Encod
   {
     strict: true,
     decode: (w) => clusterFrom(w, w.presets ?? []),
-    encode: (c) => ({ ...clusterUrlsTo(c), presets: c.presets })
+    encode: (c) => ({ ...clusterUrlsTo(c), presets: [...c.presets.values()] })
   }
 )
 
@@ -478,7 +493,12 @@ export const AuthConfigFromStore: Schema.Schema<AuthConfig, typeof AuthConfigSto
  */
 export const fetch: (
   apiUrl: URL | string,
-  options?: { readonly token?: Redacted.Redacted<string> | undefined; readonly userAgent?: string | undefined }
+  options?: {
+    readonly token?: Redacted.Redacted<string> | undefined
+    readonly userAgent?: string | undefined
+    /** How long to wait for the answer (default 60 s; `null`: no limit). */
+    readonly timeout?: Duration.DurationInput | null | undefined
+  }
 ) => Effect.Effect<
   ServerConfig,
   | Errors.AuthError
@@ -500,11 +520,15 @@ export const fetch: (
     const context = { method: "GET", url: url.toString() }
     let request = HttpClientRequest.get(url).pipe(HttpClientRequest.setHeader("User-Agent", options.userAgent ?? internal.USER_AGENT))
     if (options.token !== undefined) request = HttpClientRequest.bearerToken(request, options.token)
-    const response = yield* http.execute(request).pipe(
+    const timeout = options.timeout === undefined ? Duration.seconds(60) : options.timeout
+    const execute = http.execute(request)
+    const response = yield* (timeout === null ? execute : execute.pipe(
       Effect.timeoutFail({
-        duration: "60 seconds",
-        onTimeout: () => new Errors.NetworkError({ reason: "Timeout", description: "no answer within 60 seconds", ...context })
-      }),
+        duration: timeout,
+        onTimeout: () =>
+          new Errors.NetworkError({ reason: "Timeout", description: `no answer within ${Duration.format(timeout)}`, ...context })
+      })
+    )).pipe(
       Effect.catchTags({
         RequestError: (e) =>
           Effect.fail(new Errors.NetworkError({ reason: "Transport", description: e.description ?? e.reason, ...context })),

@@ -49,7 +49,7 @@ const cluster = (name: string) =>
     secretsUrl: `https://${name}.example.org/api/v1/secrets`,
     disksUrl: `https://${name}.example.org/api/v1/disk`,
     bucketsUrl: `https://${name}.example.org/api/v1/buckets`,
-    presets: []
+    presets: new Map()
   })
 
 const clusters = [cluster("c1"), cluster("c2")]

@@ -57,7 +57,7 @@ const cluster = new ServerConfig.Cluster({
   secretsUrl: "https://c1.example.org/api/v1/secrets",
   disksUrl: "https://c1.example.org/api/v1/disk",
   bucketsUrl: "https://c1.example.org/api/v1/buckets",
-  presets: []
+  presets: new Map()
 })
 
 /** Every request gets `answer(accept)`: the body text and its content type. */

@@ -30,7 +30,7 @@ const cluster = (name: string, registryUrl: string) =>
     secretsUrl: `https://${name}.example.org/api/v1/secrets`,
     disksUrl: `https://${name}.example.org/api/v1/disk`,
     bucketsUrl: `https://${name}.example.org/api/v1/buckets`,
-    presets: []
+    presets: new Map()
   })
 
 const clusters = [cluster("default", "https://reg.example.org"), cluster("other", "http://localhost:5000/ignored/path")]

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Jobs, Volume } from "@neuro-sdk/core"
 import * as Image from "@neuro-sdk/core/Image"
 import * as Chunk from "effect/Chunk"
+import * as BigDecimal from "effect/BigDecimal"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { decodeJob } from "../src/internal/jobsDecode.js"
@@ -24,8 +25,9 @@ describe("job JSON decoding", () => {
       assert.strictEqual(job.clusterName, "default")
       assert.strictEqual(job.orgName, "my-org")
       assert.strictEqual(job.uri.href, "job://default/owner/job-id")
-      assert.strictEqual(job.totalPriceCredits, "105000.00000000000123")
-      assert.strictEqual(job.priceCreditsPerHour, "0.000123")
+      // decimals, with every digit the server wrote (a float would keep 17)
+      assert.strictEqual(BigDecimal.format(job.totalPriceCredits), "105000.00000000000123")
+      assert.strictEqual(BigDecimal.format(job.priceCreditsPerHour), "0.000123")
       assert.strictEqual(job.description, "This is job description, not a history description")
       assert.strictEqual(job.name, "job-name")
       assert.deepStrictEqual(job.tags, ["t1", "t2"])
@@ -148,6 +150,7 @@ describe("job JSON decoding", () => {
     [["description"], "d"],
     [["http_url"], "http://h"],
     [["http_url_named"], "http://n"],
+    [["ssh_server"], "ssh://nobody@ssh.example.org:22"],
     [["internal_hostname"], "h"],
     [["internal_hostname_named"], "hn"],
     [["restart_policy"], "always"],
@@ -278,7 +281,7 @@ describe("job JSON decoding", () => {
     Effect.gen(function*() {
       assert.strictEqual((yield* decode({ ...minimalJob(), priority: "LOW" })).priority, Jobs.JobPriority.LOW)
       assert.strictEqual((yield* decode({ ...minimalJob(), priority: "Normal" })).priority, Jobs.JobPriority.NORMAL)
-      assert.strictEqual((yield* decode({ ...minimalJob(), total_price_credits: 1.5 })).totalPriceCredits, "1.5")
+      assert.strictEqual((yield* decode({ ...minimalJob(), total_price_credits: 1.5 })).totalPriceCredits.pipe(BigDecimal.format), "1.5")
       const job = yield* decode({ ...minimalJob(), http_url: "http://my_host:8889", http_url_named: "" })
       assert.strictEqual(job.httpUrl?.href, "http://my_host:8889/")
     }))

@@ -25,7 +25,7 @@ const cluster = (name: string, monitoringUrl: string, registryUrl: string) =>
     secretsUrl: "https://api.example.org/api/v1/secrets",
     disksUrl: "https://api.example.org/api/v1/disks",
     bucketsUrl: "https://api.example.org/api/v1/buckets",
-    presets: []
+    presets: new Map()
   })
 
 export interface Recorded {
@@ -194,6 +194,7 @@ export const fullJob = (): Obj => ({
   description: "This is job description, not a history description",
   http_url: "http://my_host:8889",
   http_url_named: "http://named.example.org",
+  ssh_server: "ssh://nobody@ssh-auth.example.org:22",
   history: {
     status: "failed",
     created_at: "2018-08-29T12:23:13.981621+00:00",

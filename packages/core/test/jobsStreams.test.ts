@@ -1,7 +1,7 @@
 import * as Socket from "@effect/platform/Socket"
 import * as SocketServer from "@effect/platform/SocketServer"
 import { assert, describe, it } from "@effect/vitest"
-import { Jobs } from "@neuro-sdk/core"
+import { Images, Jobs } from "@neuro-sdk/core"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -346,20 +346,38 @@ describe("save", () => {
       const request = harness.requests[0]!
       assert.strictEqual(`${request.method} ${request.url.href}`, `POST ${MON}/job-id/save`)
       assert.strictEqual(request.body, `{"container": {"image": "registry.example.org/user/img:v1"}}`)
-      assert.deepStrictEqual(events.map((e) => e._tag), ["Save", "CommitStarted", "CommitFinished", "Push", "Step", "Step", "Step"])
-      const [save, started, , push] = events
-      assert.strictEqual(save?._tag === "Save" ? save.image.toString() : "", "image://default/user/img:v1")
-      assert.strictEqual(started?._tag === "CommitStarted" ? started.image.toString() : "", "image://default/user/img:v1")
-      assert.strictEqual(push?._tag === "Push" ? `${push.src.toString()} -> ${push.dst.toString()}` : "", "user/img:v1 -> image://default/user/img:v1")
-      const step = events[5]
-      assert.deepStrictEqual(step, {
-        _tag: "Step",
-        message: "0acd017a4b67: Pushing  3.584kB",
-        layerId: "0acd017a4b67",
-        status: "Pushing",
-        current: 3584,
-        total: undefined
-      })
+      assert.deepStrictEqual(events.map((e) => e._tag), [
+        "ImageProgressSave",
+        "ImageCommitStarted",
+        "ImageCommitFinished",
+        "ImageProgressPush",
+        "ImageProgressStep",
+        "ImageProgressStep",
+        "ImageProgressStep"
+      ])
+      const [save, started, finished, push] = events
+      // the classes `Images` exports, as neuro-sdk's progress callbacks receive them
+      assert.instanceOf(save, Images.ImageProgressSave)
+      assert.instanceOf(started, Images.ImageCommitStarted)
+      assert.instanceOf(finished, Images.ImageCommitFinished)
+      assert.instanceOf(push, Images.ImageProgressPush)
+      assert.strictEqual(save instanceof Images.ImageProgressSave ? `${save.job} ${save.dst}` : "", "job-id image://default/user/img:v1")
+      assert.strictEqual(
+        started instanceof Images.ImageCommitStarted ? `${started.jobId} ${started.targetImage}` : "",
+        "job-id image://default/user/img:v1"
+      )
+      assert.strictEqual(finished instanceof Images.ImageCommitFinished ? finished.jobId : "", "job-id")
+      assert.strictEqual(push instanceof Images.ImageProgressPush ? `${push.src} -> ${push.dst}` : "", "user/img:v1 -> image://default/user/img:v1")
+      assert.deepStrictEqual(
+        events[5],
+        new Images.ImageProgressStep({
+          message: "0acd017a4b67: Pushing  3.584kB",
+          layerId: "0acd017a4b67",
+          status: "Pushing",
+          current: 3584,
+          total: null
+        })
+      )
     }).pipe(Effect.provide(layer(harness, () => ndjson(chunks))))
   })
 

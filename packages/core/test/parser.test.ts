@@ -30,7 +30,7 @@ const cluster = (name: string, registryUrl: string) =>
     secretsUrl: "https://secrets",
     disksUrl: "https://disks",
     bucketsUrl: "https://buckets",
-    presets: []
+    presets: new Map()
   })
 
 const unused = Effect.dieMessage("not used by the parser")

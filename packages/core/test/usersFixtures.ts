@@ -37,7 +37,7 @@ const cluster = (name: string) =>
     secretsUrl: `https://${name}.example.org/api/v1/secrets`,
     disksUrl: `https://${name}.example.org/api/v1/disk`,
     bucketsUrl: `https://${name}.example.org/api/v1/buckets`,
-    presets: []
+    presets: new Map()
   })
 
 export const clusters = [cluster("c1"), cluster("c2")]

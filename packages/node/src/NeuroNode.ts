@@ -24,6 +24,7 @@ import * as UserConfig from "@neuro-sdk/core/UserConfig"
 import type { WebSocketDialer } from "@neuro-sdk/core/WebSocket"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import * as NodeConfigStore from "./NodeConfigStore.js"
 import * as NodeDockerDaemon from "./NodeDockerDaemon.js"
 import * as NodeHttp from "./NodeHttp.js"
@@ -111,3 +112,67 @@ export const layer = (options: Options = {}) => {
   ).pipe(Layer.provide(base))
   return Layer.provideMerge(NeuroClient.layer({ apiClient: options.apiClient }), Layer.provideMerge(session, base))
 }
+
+/**
+ * Options of the one-call login helpers: where the login is stored (`Options`) and how to log in.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export type LoginOptions<E = never> = Options & Factory.BrowserLoginOptions<E>
+
+/**
+ * Log in through the browser in one call (neuro-sdk `Factory(path).login(show_browser_cb)`):
+ * the system browser, or `showBrowser`, shows the authorization page; the login is saved in the
+ * config directory.
+ *
+ * ```ts
+ * yield* NeuroNode.login({ url: "https://api.example.org/api/v1" })
+ * ```
+ *
+ * @since 1.0.0
+ * @category login
+ */
+export const login = <E = never>(options: LoginOptions<E> = {}): Effect.Effect<void, Factory.LoginError | E> =>
+  Effect.flatMap(Factory.Factory, (factory) => factory.login(options)).pipe(Effect.provide(layerFactory(options)))
+
+/**
+ * Log in without a local browser in one call (neuro-sdk `login_headless`): `getAuthCode` shows
+ * the URL to the user and returns the code they paste.
+ *
+ * @since 1.0.0
+ * @category login
+ */
+export const loginHeadless = <E>(
+  getAuthCode: (url: URL) => Effect.Effect<string, E>,
+  options: Options & Factory.LoginOptions = {}
+): Effect.Effect<void, Factory.LoginError | E> =>
+  Effect.flatMap(Factory.Factory, (factory) => factory.loginHeadless(getAuthCode, options)).pipe(
+    Effect.provide(layerFactory(options))
+  )
+
+/**
+ * Log in with a token (e.g. a service account's) in one call (neuro-sdk `login_with_token`).
+ *
+ * @since 1.0.0
+ * @category login
+ */
+export const loginWithToken = (
+  token: Redacted.Redacted<string>,
+  options: Options & Factory.LoginOptions = {}
+): Effect.Effect<void, Factory.LoginError> =>
+  Effect.flatMap(Factory.Factory, (factory) => factory.loginWithToken(token, options)).pipe(
+    Effect.provide(layerFactory(options))
+  )
+
+/**
+ * Forget the stored login in one call (neuro-sdk `logout`); with `showBrowser`, first show the
+ * provider's logout page.
+ *
+ * @since 1.0.0
+ * @category login
+ */
+export const logout = <E = never>(
+  options: Options & { readonly showBrowser?: ((url: URL) => Effect.Effect<void, E>) | undefined } = {}
+): Effect.Effect<void, ConfigError | E> =>
+  Effect.flatMap(Factory.Factory, (factory) => factory.logout(options)).pipe(Effect.provide(layerFactory(options)))

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ConfigData } from "@neuro-sdk/core/ConfigData"
 import { SessionCookie } from "@neuro-sdk/core/ConfigData"
 import { AuthConfigFromStore, ClusterFromStore } from "@neuro-sdk/core/ServerConfig"
+import * as BigDecimal from "effect/BigDecimal"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -120,7 +121,7 @@ describe("NodeConfigStore: the config database of neuro-sdk 23.2", () => {
       assert.strictEqual(loaded.clusterName, "default")
       assert.strictEqual(loaded.orgName, null)
       assert.deepStrictEqual(loaded.clusters[0]!.orgs, [null, "acme"])
-      assert.strictEqual(loaded.clusters[0]!.presets[0]!.creditsPerHour, "1.5")
+      assert.strictEqual(BigDecimal.format(loaded.clusters[0]!.presets.get("cpu-small")!.creditsPerHour), "1.5")
       assert.deepStrictEqual(loaded.authConfig.callbackUrls, ["http://127.0.0.1:54540", "http://127.0.0.1:54541", "http://127.0.0.1:54542"])
       assert.strictEqual(loaded.authConfig.successRedirectUrl, undefined)
     }))

@@ -2,6 +2,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import { ApiClient, ServerConfig } from "@neuro-sdk/core"
+import * as BigDecimal from "effect/BigDecimal"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -59,11 +60,11 @@ for (const transport of ["socket", "in-process"] as const) {
           assert.strictEqual(cluster.name, "default")
           assert.deepStrictEqual(cluster.orgs, [null])
           assert.strictEqual(cluster.storageUrl, `${platform.url}/api/v1/clusters/default/storage`)
-          const gpu = cluster.presetsByName.get("gpu-small")!
+          const gpu = cluster.presets.get("gpu-small")!
           assert.strictEqual(gpu.gpu, 1)
           assert.strictEqual(gpu.gpuModel, "nvidia-tesla-t4")
-          assert.strictEqual(gpu.creditsPerHour, "10")
-          assert.strictEqual(cluster.presetsByName.get("cpu-small")!.memoryMb, 2048)
+          assert.strictEqual(BigDecimal.format(gpu.creditsPerHour), "10")
+          assert.strictEqual(cluster.presets.get("cpu-small")!.memoryMb, 2048)
           const anonymous = yield* ServerConfig.fetch(platform.apiUrl)
           assert.isFalse(anonymous.authorized)
           assert.strictEqual(anonymous.clusters.length, 0)

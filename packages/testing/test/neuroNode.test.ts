@@ -3,6 +3,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import { Config, Factory, Storage } from "@neuro-sdk/core"
 import { NeuroNode, NodeConfigStore, NodeWebSocket } from "@neuro-sdk/node"
 import * as Layer from "effect/Layer"
+import * as BigDecimal from "effect/BigDecimal"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -91,7 +92,7 @@ describe("NeuroNode: the SDK over a config directory shared with the Python CLI"
         assert.isNull(yield* config.orgName)
         const presets = yield* config.presets
         assert.deepStrictEqual([...presets.keys()], ["cpu-small", "gpu-large", "tpu"])
-        assert.strictEqual(presets.get("cpu-small")!.creditsPerHour, "1.5")
+        assert.strictEqual(BigDecimal.format(presets.get("cpu-small")!.creditsPerHour), "1.5")
         assert.strictEqual(presets.get("gpu-large")!.gpuModel, "nvidia-tesla-v100")
         assert.strictEqual(presets.get("tpu")!.tpuType, "v2-8")
         assert.isTrue(presets.get("tpu")!.preemptibleNode)

@@ -38,26 +38,54 @@ export const unknownCluster = (name: string, data: ConfigData, tip: string) =>
     }). ${tip}`
   })
 
+/** Python's `str` order: by code point (not UTF-16 unit, not locale). */
+/** @internal */
+export const compareCodePoints = (a: string, b: string): number => {
+  let i = 0
+  let j = 0
+  while (i < a.length && j < b.length) {
+    const x = a.codePointAt(i)!
+    const y = b.codePointAt(j)!
+    if (x !== y) return x < y ? -1 : 1
+    i += x > 0xffff ? 2 : 1
+    j += y > 0xffff ? 2 : 1
+  }
+  return i < a.length ? 1 : j < b.length ? -1 : 0
+}
+
 /**
- * Switch cluster; the org stays when the new cluster has it, else "no org" when allowed, else the
- * alphabetically first org (neuro-sdk's rule).
+ * Switch cluster; the current org (`currentOrg`: the `.neuro.toml` pin when there is one, as
+ * neuro-sdk's `org_name`) stays when the new cluster has it, else "no org" when allowed, else the
+ * first org in Python's sort order (neuro-sdk's rule).
  */
 /** @internal */
-export const switchCluster = (data: ConfigData, name: string): Either.Either<ConfigData, ConfigError> => {
+export const switchCluster = (
+  data: ConfigData,
+  name: string,
+  currentOrg: string | null = data.orgName
+): Either.Either<ConfigData, ConfigError> => {
   const cluster = data.clusters.find((c) => c.name === name)
   if (cluster === undefined) return Either.left(unknownCluster(name, data, "Please choose one of them."))
   let org: string | null
-  if (cluster.orgs.includes(data.orgName)) org = data.orgName
+  if (cluster.orgs.includes(currentOrg)) org = currentOrg
   else if (cluster.orgs.includes(null)) org = null
-  else org = [...cluster.orgs].sort((a, b) => (a ?? "").localeCompare(b ?? ""))[0] ?? null
+  else org = [...cluster.orgs].sort((a, b) => compareCodePoints(a ?? "", b ?? ""))[0] ?? null
   return Either.right(new ConfigData({ ...data, clusterName: name, orgName: org }))
 }
 
+/**
+ * Switch org within the current cluster (`clusterName`: the `.neuro.toml` pin when there is one,
+ * as neuro-sdk's `cluster_name`).
+ */
 /** @internal */
-export const switchOrg = (data: ConfigData, org: string | null): Either.Either<ConfigData, ConfigError> => {
-  const cluster = data.clusters.find((c) => c.name === data.clusterName)
+export const switchOrg = (
+  data: ConfigData,
+  org: string | null,
+  clusterName: string | undefined = data.clusterName
+): Either.Either<ConfigData, ConfigError> => {
+  const cluster = data.clusters.find((c) => c.name === clusterName)
   if (cluster === undefined) {
-    return Either.left(unknownCluster(data.clusterName ?? "(none)", data, "Please logout and login again."))
+    return Either.left(unknownCluster(clusterName ?? "(none)", data, "Please logout and login again."))
   }
   if (!cluster.orgs.includes(org)) {
     return Either.left(

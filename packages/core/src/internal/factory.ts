@@ -1,6 +1,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
 import * as EffectConfig from "effect/Config"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -34,7 +35,7 @@ const decodeBase64 = (data: string): string | undefined => {
 export const make = Effect.gen(function*() {
   const store = yield* ConfigStore
   const http = yield* HttpClient.HttpClient
-  const browser = yield* BrowserOpener
+  const browser = yield* Effect.serviceOption(BrowserOpener)
   const callbackServer = yield* CallbackServer
   const withHttp = Effect.provideService(HttpClient.HttpClient, http)
 
@@ -57,10 +58,19 @@ export const make = Effect.gen(function*() {
         })
       ))
 
-  const finishOAuth = (url: string, server: ServerConfig.ServerConfig, code: string, pkce: oauth.Pkce, redirectUri: string) =>
+  const timeoutOf = (options: FactoryModule.LoginOptions | undefined) => options?.timeout === undefined ? {} : { timeout: options.timeout }
+
+  const finishOAuth = (
+    url: string,
+    server: ServerConfig.ServerConfig,
+    code: string,
+    pkce: oauth.Pkce,
+    redirectUri: string,
+    options: FactoryModule.LoginOptions | undefined
+  ) =>
     Effect.gen(function*() {
-      const grant = yield* withHttp(oauth.exchangeCode(server.auth, code, pkce, redirectUri))
-      const authorized = yield* withHttp(ServerConfig.fetch(url, { token: grant.token }))
+      const grant = yield* withHttp(oauth.exchangeCode(server.auth, code, pkce, redirectUri, options?.timeout))
+      const authorized = yield* withHttp(ServerConfig.fetch(url, { token: grant.token, ...timeoutOf(options) }))
       yield* store.save(
         configState.fromServer({
           server: authorized,
@@ -72,53 +82,63 @@ export const make = Effect.gen(function*() {
       )
     })
 
-  const login: FactoryModule.Factory.Service["login"] = (options) =>
+  const showWith = <E>(options: FactoryModule.BrowserLoginOptions<E> | undefined) =>
+    options?.showBrowser !== undefined
+      ? Effect.succeed(options.showBrowser)
+      : Option.isSome(browser)
+      ? Effect.succeed(browser.value.open)
+      : Effect.fail(new AuthError({ description: "no browser to show the login page: pass showBrowser, or provide a BrowserOpener" }))
+
+  const login: FactoryModule.Factory.Service["login"] = <E>(options?: FactoryModule.BrowserLoginOptions<E>) =>
     Effect.gen(function*() {
       yield* ensureAbsent
       const url = apiUrlOf(options)
-      const server = yield* withHttp(ServerConfig.fetch(url))
+      const server = yield* withHttp(ServerConfig.fetch(url, timeoutOf(options)))
       if (server.clusters.length > 0) {
         return yield* saveTokenLogin(server, url, Redacted.make(oauth.STANDALONE_TOKEN))
       }
+      const show = yield* showWith(options)
+      const codeTimeout = options?.codeTimeout ?? Duration.seconds(60)
       const pkce = yield* oauth.makePkce
       const { code, redirectUri } = yield* Effect.scoped(Effect.gen(function*() {
         const callback = yield* callbackServer.listen({
           callbackUrls: server.auth.callbackUrls,
           successRedirectUrl: server.auth.successRedirectUrl
         })
-        yield* browser.open(oauth.authorizationUrl(server.auth, pkce, callback.redirectUri))
+        yield* show(oauth.authorizationUrl(server.auth, pkce, callback.redirectUri))
         const code = yield* callback.code.pipe(
           Effect.timeoutFail({
-            duration: "60 seconds",
-            onTimeout: () => new AuthError({ description: "failed to get an authorization code (no answer within 60 seconds)" })
+            duration: codeTimeout,
+            onTimeout: () =>
+              new AuthError({ description: `failed to get an authorization code (no answer within ${Duration.format(codeTimeout)})` })
           })
         )
         return { code, redirectUri: callback.redirectUri }
       }))
-      yield* finishOAuth(url, server, code, pkce, redirectUri)
+      yield* finishOAuth(url, server, code, pkce, redirectUri, options)
     }).pipe(Effect.withSpan("Factory.login"))
 
   const loginHeadless: FactoryModule.Factory.Service["loginHeadless"] = (getAuthCode, options) =>
     Effect.gen(function*() {
       yield* ensureAbsent
       const url = apiUrlOf(options)
-      const server = yield* withHttp(ServerConfig.fetch(url))
+      const server = yield* withHttp(ServerConfig.fetch(url, timeoutOf(options)))
       const pkce = yield* oauth.makePkce
       const redirectUri = server.auth.headlessCallbackUrl
       const code = (yield* getAuthCode(oauth.authorizationUrl(server.auth, pkce, redirectUri))).trim()
       if (code === "") return yield* Effect.fail(new AuthError({ description: "failed to get an authorization code (empty code)" }))
-      yield* finishOAuth(url, server, code, pkce, redirectUri)
+      yield* finishOAuth(url, server, code, pkce, redirectUri, options)
     }).pipe(Effect.withSpan("Factory.loginHeadless"))
 
   const loginWithToken: FactoryModule.Factory.Service["loginWithToken"] = (token, options) =>
     Effect.gen(function*() {
       yield* ensureAbsent
       const url = apiUrlOf(options)
-      const server = yield* withHttp(ServerConfig.fetch(url, { token }))
+      const server = yield* withHttp(ServerConfig.fetch(url, { token, ...timeoutOf(options) }))
       yield* saveTokenLogin(server, url, token)
     }).pipe(Effect.withSpan("Factory.loginWithToken"))
 
-  const loginWithPassedConfig: FactoryModule.Factory.Service["loginWithPassedConfig"] = (configData) =>
+  const loginWithPassedConfig: FactoryModule.Factory.Service["loginWithPassedConfig"] = (configData, options) =>
     Effect.gen(function*() {
       const raw = configData !== undefined
         ? Option.some(configData)
@@ -132,14 +152,14 @@ export const make = Effect.gen(function*() {
       const json = decodeBase64(Redacted.value(raw.value))
       if (json === undefined) return yield* Effect.fail(malformed)
       const passed = yield* Schema.decodeUnknown(PassedConfig)(json).pipe(Effect.mapError(() => malformed))
-      yield* loginWithToken(Redacted.make(passed.token), { url: passed.url })
+      yield* loginWithToken(Redacted.make(passed.token), { url: passed.url, ...timeoutOf(options) })
       const data = yield* store.load
       const switched = configState.switchCluster(data, passed.cluster)
       if (Either.isLeft(switched)) return yield* Effect.fail(switched.left)
       yield* store.save(switched.right)
     }).pipe(Effect.withSpan("Factory.loginWithPassedConfig"))
 
-  const logout: FactoryModule.Factory.Service["logout"] = (options) =>
+  const logout: FactoryModule.Factory.Service["logout"] = <E>(options?: { readonly showBrowser?: ((url: URL) => Effect.Effect<void, E>) | undefined }) =>
     Effect.gen(function*() {
       const show = options?.showBrowser
       if (show !== undefined) {

@@ -18,6 +18,13 @@ import { LocalImage, makeImageParser, parseRemoteImage, RemoteImage } from "../I
 import type * as JobsModule from "../Jobs.js"
 import type { WebSocketConnection, WebSocketError } from "../WebSocket.js"
 import { describeParseError } from "./decodeError.js"
+import {
+  ImageCommitFinished,
+  ImageCommitStarted,
+  ImageProgressPush,
+  ImageProgressSave,
+  ImageProgressStep
+} from "./imagesModels.js"
 import { LocalTcpServer } from "./jobsModels.js"
 import * as Decode from "./jobsDecode.js"
 import { makeStdStream } from "./jobsStdStream.js"
@@ -202,9 +209,6 @@ export const make = Effect.gen(function*() {
 
   const exec: Service["exec"] = (id, cmd, options = {}) =>
     Effect.gen(function*() {
-      if (cmd.trim() === "") {
-        return yield* Effect.fail(new Errors.InvalidInputError({ kind: "command", input: cmd, description: "exec needs a command" }))
-      }
       const url = yield* stdStreamUrl(options.clusterName, id, "exec", options, cmd)
       const conn = yield* api.websocket(url)
       return yield* makeStdStream(conn, url)
@@ -254,7 +258,7 @@ export const make = Effect.gen(function*() {
       const progress = options.progress ?? (() => Effect.void)
       const url = yield* monitoringUrl(clusterName, id, "save")
       const request = jsonRequest(url, { container: { image: ref } })
-      yield* progress({ _tag: "Save", jobId: id, image: target })
+      yield* progress(new ImageProgressSave({ job: id, dst: target }))
       const context = { method: "POST", url: url.href }
       let index = 0
       const tag = target.tag
@@ -274,27 +278,28 @@ export const make = Effect.gen(function*() {
               const committedImage = yield* parseRemoteImage({ ...parser, clusterName }, chunk.details.image).pipe(
                 Effect.mapError((e) => new Errors.MalformedResponse({ description: `bad committed image: ${e.message}`, ...context }))
               )
-              yield* progress({ _tag: "CommitStarted", jobId: id, image: committedImage })
+              yield* progress(new ImageCommitStarted({ jobId: id, targetImage: committedImage }))
             } else if (step === 1) {
               yield* decodeChunk(Wire.CommitFinishedChunk, obj, context, firstMessage)
-              yield* progress({ _tag: "CommitFinished", jobId: id })
+              yield* progress(new ImageCommitFinished({ jobId: id }))
               const src = new LocalImage({
                 name: `${target.owner}/${target.name}`,
                 ...(target.tag !== undefined ? { tag: target.tag } : {})
               })
-              yield* progress({ _tag: "Push", src, dst: target })
+              yield* progress(new ImageProgressPush({ src, dst: target }))
             } else {
               const chunk = yield* decodeChunk(Wire.PushChunk, obj, context, describeParseError)
               if (chunk.id !== undefined && chunk.id !== tag) {
                 const status = chunk.status ?? ""
-                yield* progress({
-                  _tag: "Step",
-                  message: chunk.progress !== undefined ? `${chunk.id}: ${status} ${chunk.progress}` : `${chunk.id}: ${status}`,
-                  layerId: chunk.id,
-                  status,
-                  current: chunk.progressDetail?.current,
-                  total: chunk.progressDetail?.total
-                })
+                yield* progress(
+                  new ImageProgressStep({
+                    message: chunk.progress !== undefined ? `${chunk.id}: ${status} ${chunk.progress}` : `${chunk.id}: ${status}`,
+                    layerId: chunk.id,
+                    status,
+                    current: chunk.progressDetail?.current ?? null,
+                    total: chunk.progressDetail?.total ?? null
+                  })
+                )
               }
             }
           })

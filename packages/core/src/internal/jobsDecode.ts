@@ -6,6 +6,7 @@
  * checks it and builds the same `JobDescription` without walking the Schema; anything it does not
  * accept goes through the Schema, which gives the value or the error.
  */
+import type * as BigDecimal from "effect/BigDecimal"
 import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -23,7 +24,8 @@ import {
   JobStatusItem,
   Resources
 } from "./jobsModels.js"
-import { DECIMAL, type ImageDecoder, imageDecoder, toJobDescription, WireJob } from "./jobsWire.js"
+import { parseDecimal } from "./decimal.js"
+import { type ImageDecoder, imageDecoder, toJobDescription, WireJob } from "./jobsWire.js"
 
 /** Thrown (and caught once per job) to leave the walk when a field does not check. */
 const REJECTED: { readonly rejected: true } = { rejected: true }
@@ -97,10 +99,7 @@ const date = (u: unknown): Date => {
 const optDate = (u: unknown): Date | undefined => (u === undefined || u === null ? undefined : date(u))
 
 /** `WireDecimal`. */
-const decimal = (u: unknown): string => {
-  const s = typeof u === "number" ? String(u) : str(u)
-  return DECIMAL.test(s) ? s : reject()
-}
+const decimal = (u: unknown): BigDecimal.BigDecimal => parseDecimal(typeof u === "number" ? u : str(u)) ?? reject()
 
 /** `WirePriority`; absent gives `NORMAL`. */
 const priority = (u: unknown): 1 | 2 | 3 => {
@@ -262,6 +261,7 @@ const job = (u: unknown, decodeImage: ImageDecoder): JobDescription => {
   put(out, "description", optStr(j.description))
   const httpUrl = optUrlText(j.http_url)
   put(out, "httpUrl", optUrlText(j.http_url_named) ?? httpUrl)
+  put(out, "sshServer", optUrlText(j.ssh_server))
   return rest(j, out)
 }
 

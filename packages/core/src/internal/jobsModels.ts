@@ -261,15 +261,20 @@ export class JobDescription extends Schema.Class<JobDescription>("@neuro-sdk/cor
   passConfig: Schema.Boolean,
   /** `job://cluster/owner/id`, as the server sent it. */
   uri: Url,
-  /** Decimal text (e.g. `"10.01"`), exactly as the server sent it. */
-  totalPriceCredits: Schema.String,
-  /** Decimal text, exactly as the server sent it. */
-  priceCreditsPerHour: Schema.String,
+  /** Credits spent so far: a decimal (neuro-sdk `Decimal`), exactly as the server wrote it. */
+  totalPriceCredits: Schema.BigDecimalFromSelf,
+  /** Credits per hour: a decimal (neuro-sdk `Decimal`), exactly as the server wrote it. */
+  priceCreditsPerHour: Schema.BigDecimalFromSelf,
   name: Schema.optional(Schema.String),
   tags: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   description: Schema.optional(Schema.String),
   /** `http_url_named` when the server sent one, else `http_url`; absent when neither. */
   httpUrl: Schema.optional(Url),
+  /**
+   * The job's internal SSH server (`ssh_server`), when the API sends one (the 2023 platform does
+   * not). Internal: reach a running job with `exec` and `portForward`.
+   */
+  sshServer: Schema.optional(Url),
   internalHostname: Schema.optional(Schema.String),
   internalHostnameNamed: Schema.optional(Schema.String),
   restartPolicy: Schema.optionalWith(RestartPolicy, { default: () => "never" as const }),

@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { DecimalFromWire } from "./decimal.js"
 import { WireDate } from "./wireDate.js"
 import * as Errors from "../Errors.js"
 import type { ImageParser } from "../Image.js"
@@ -61,22 +62,9 @@ export const WireUrl = Schema.transformOrFail(Schema.String, Schema.instanceOf(U
   encode: (u) => ParseResult.succeed(u.href)
 })
 
-/** Text Python's `Decimal` accepts. */
+/** A price: a decimal as JSON text or number (Python `Decimal` accepts both) into a `BigDecimal`. */
 /** @internal */
-export const DECIMAL = /^\s*[+-]?(((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)|inf|infinity|s?nan\d*)\s*$/i
-
-/** A decimal number, as text (Python `Decimal` accepts JSON strings and numbers). */
-/** @internal */
-export const WireDecimal = Schema.transformOrFail(Schema.Union(Schema.String, Schema.Number), Schema.String, {
-  strict: true,
-  decode: (v, _, ast) => {
-    const s = typeof v === "number" ? String(v) : v
-    return DECIMAL.test(s)
-      ? ParseResult.succeed(s)
-      : ParseResult.fail(new ParseResult.Type(ast, v, `not a decimal number: ${JSON.stringify(v)}`))
-  },
-  encode: (s) => ParseResult.succeed(s)
-})
+export const WireDecimal = DecimalFromWire
 
 /** `low` / `normal` / `high` in any case (neuro-sdk upper-cases it). */
 /** @internal */
@@ -207,6 +195,7 @@ export const WireJob = Schema.Struct({
   description: opt(Schema.String),
   http_url: opt(UrlText),
   http_url_named: opt(UrlText),
+  ssh_server: opt(UrlText),
   internal_hostname: opt(Schema.String),
   internal_hostname_named: opt(Schema.String),
   restart_policy: opt(Schema.Literal("never", "on-failure", "always")),
@@ -346,6 +335,7 @@ export const toJobDescription = (decodeImage: ImageDecoder) => (w: WireJob): Job
       tags: w.tags ?? [],
       ...defined("description", w.description),
       ...defined("httpUrl", urlOrUndefined(w.http_url_named) ?? urlOrUndefined(w.http_url)),
+      ...defined("sshServer", urlOrUndefined(w.ssh_server)),
       ...defined("internalHostname", w.internal_hostname),
       ...defined("internalHostnameNamed", w.internal_hostname_named),
       restartPolicy: w.restart_policy ?? "never",

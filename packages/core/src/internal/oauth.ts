@@ -1,6 +1,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -64,7 +65,13 @@ export interface TokenGrant {
 
 const failedToken = (description = "failed to get an access token. Please log in again.") => new AuthError({ description })
 
-const postToken = (tokenUrl: string, form: ReadonlyArray<readonly [string, string]>) =>
+/** How long the token endpoint may take to answer: a duration, or `null` for no limit. */
+/** @internal */
+export type Timeout = Duration.DurationInput | null
+
+const DEFAULT_TIMEOUT: Timeout = Duration.seconds(60)
+
+const postToken = (tokenUrl: string, form: ReadonlyArray<readonly [string, string]>, timeout: Timeout = DEFAULT_TIMEOUT) =>
   Effect.gen(function*() {
     const http = HttpClient.withTracerPropagation(yield* HttpClient.HttpClient, false)
     const body = form.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&")
@@ -73,11 +80,13 @@ const postToken = (tokenUrl: string, form: ReadonlyArray<readonly [string, strin
       HttpClientRequest.setHeader("Accept", "application/json"),
       HttpClientRequest.bodyText(body, "application/x-www-form-urlencoded")
     )
-    const response = yield* http.execute(request).pipe(
+    const execute = http.execute(request)
+    const response = yield* (timeout === null ? execute : execute.pipe(
       Effect.timeoutFail({
-        duration: "60 seconds",
+        duration: timeout,
         onTimeout: () => new NetworkError({ reason: "Timeout", description: "the token endpoint did not answer", method: "POST", url: tokenUrl })
-      }),
+      })
+    )).pipe(
       Effect.catchTags({
         RequestError: (e) =>
           Effect.fail(new NetworkError({ reason: "Transport", description: e.description ?? e.reason, method: "POST", url: tokenUrl })),
@@ -103,7 +112,7 @@ const postToken = (tokenUrl: string, form: ReadonlyArray<readonly [string, strin
 
 /** Exchange an authorization code (with the PKCE verifier) for tokens. */
 /** @internal */
-export const exchangeCode = (auth: AuthConfig, code: string, pkce: Pkce, redirectUri: string) =>
+export const exchangeCode = (auth: AuthConfig, code: string, pkce: Pkce, redirectUri: string, timeout?: Timeout) =>
   Effect.flatMap(
     postToken(auth.tokenUrl, [
       ["grant_type", "authorization_code"],
@@ -111,7 +120,7 @@ export const exchangeCode = (auth: AuthConfig, code: string, pkce: Pkce, redirec
       ["code", code],
       ["client_id", auth.clientId],
       ["redirect_uri", redirectUri]
-    ]),
+    ], timeout),
     (grant) =>
       grant.refreshToken === undefined
         ? Effect.fail(failedToken("the token endpoint sent no refresh_token"))
@@ -120,7 +129,7 @@ export const exchangeCode = (auth: AuthConfig, code: string, pkce: Pkce, redirec
 
 /** Get a new access token with the refresh token; the old refresh token is kept (no rotation). */
 /** @internal */
-export const refresh = (auth: AuthConfig, refreshToken: Redacted.Redacted<string>) =>
+export const refresh = (auth: AuthConfig, refreshToken: Redacted.Redacted<string>, timeout?: Timeout) =>
   Effect.gen(function*() {
     if (Redacted.value(refreshToken) === "") {
       return yield* Effect.fail(
@@ -131,7 +140,7 @@ export const refresh = (auth: AuthConfig, refreshToken: Redacted.Redacted<string
       ["grant_type", "refresh_token"],
       ["refresh_token", Redacted.value(refreshToken)],
       ["client_id", auth.clientId]
-    ])
+    ], timeout)
     return { ...grant, refreshToken }
   })
 

@@ -41,8 +41,15 @@ export const make = Effect.gen(function*() {
     Stream.unwrap(Effect.gen(function*() {
       const url = yield* api.service("secrets", { clusterName: options?.clusterName })
       const clusterName = options?.clusterName ?? (yield* config.clusterName)
-      const items = yield* api.json(HttpClientRequest.get(url), Schema.Array(SecretWire))
+      // an org asked for goes as `org_name` (`NO_ORG` for none), as later neuro-sdk versions send it;
+      // the 2023 server ignores it and answers every org, so the answer is filtered here as well
+      const org = options?.orgName
+      const request = HttpClientRequest.get(url).pipe(
+        HttpClientRequest.setUrlParams(org !== undefined ? { org_name: org ?? "NO_ORG" } : {})
+      )
+      const items = yield* api.json(request, Schema.Array(SecretWire))
       return Stream.fromIterable(items).pipe(
+        Stream.filter((s) => org === undefined || (s.org_name ?? null) === org),
         Stream.map((s) => new Secret({ key: s.key, owner: s.owner, clusterName, orgName: s.org_name ?? null }, true))
       )
     })).pipe(Stream.withSpan("Secrets.list"))

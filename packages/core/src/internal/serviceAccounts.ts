@@ -17,12 +17,21 @@ const AccountWire = Schema.Struct({
   name: Schema.NullOr(Schema.String),
   default_cluster: Schema.String,
   role: Schema.String,
-  created_at: Schema.Date
+  created_at: Schema.Date,
+  role_deleted: Schema.optionalWith(Schema.Boolean, { nullable: true })
 })
 
 const toAccount = (w: typeof AccountWire.Type): ServiceAccount =>
   new ServiceAccount(
-    { id: w.id, name: w.name, owner: w.owner, defaultCluster: w.default_cluster, role: w.role, createdAt: w.created_at },
+    {
+      id: w.id,
+      name: w.name,
+      owner: w.owner,
+      defaultCluster: w.default_cluster,
+      role: w.role,
+      createdAt: w.created_at,
+      roleDeleted: w.role_deleted ?? false
+    },
     true
   )
 

@@ -21,5 +21,7 @@ export class ServiceAccount extends Schema.Class<ServiceAccount>("@neuro-sdk/cor
   defaultCluster: Schema.String,
   /** The role the account acts as: `{owner}/service-accounts/{name or random hex}`. */
   role: Schema.String,
-  createdAt: Schema.DateFromSelf
+  createdAt: Schema.DateFromSelf,
+  /** Whether the account's role was deleted (its token no longer works); `false` when the API does not say. */
+  roleDeleted: Schema.Boolean
 }) {}

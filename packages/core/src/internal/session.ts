@@ -202,7 +202,7 @@ export const open = (options: {
         if (p.org !== undefined) return p.org
         return (yield* Ref.get(state)).orgName
       }),
-      presets: Effect.map(currentCluster, (c) => c.presetsByName),
+      presets: Effect.map(currentCluster, (c) => c.presets),
       getCluster,
       apiUrl,
       adminUrl: Effect.map(Ref.get(state), (data) => (data.adminUrl ? new URL(data.adminUrl) : undefined)),
@@ -225,19 +225,23 @@ export const open = (options: {
       }),
       switchCluster: (name) =>
         Effect.gen(function*() {
-          if ((yield* pins).cluster !== undefined) {
+          const p = yield* pins
+          if (p.cluster !== undefined) {
             return yield* Effect.fail(new ConfigError({ description: "Cannot switch the project cluster. Please edit the '.neuro.toml' file." }))
           }
-          const next = configState.switchCluster(yield* Ref.get(state), name)
+          const data = yield* Ref.get(state)
+          const next = configState.switchCluster(data, name, p.org !== undefined ? p.org : data.orgName)
           if (Either.isLeft(next)) return yield* Effect.fail(next.left)
           yield* persist("The cluster switch", next.right)
         }),
       switchOrg: (name) =>
         Effect.gen(function*() {
-          if ((yield* pins).org !== undefined) {
+          const p = yield* pins
+          if (p.org !== undefined) {
             return yield* Effect.fail(new ConfigError({ description: "Cannot switch the project org. Please edit the '.neuro.toml' file." }))
           }
-          const next = configState.switchOrg(yield* Ref.get(state), name)
+          const data = yield* Ref.get(state)
+          const next = configState.switchOrg(data, name, p.cluster ?? data.clusterName)
           if (Either.isLeft(next)) return yield* Effect.fail(next.left)
           yield* persist("The org switch", next.right)
         }),

@@ -450,7 +450,8 @@ export const make = Effect.gen(function*() {
   }
 
   const globChild = (d: URL, name: string): URL => {
-    const encoded = encodeURIComponent(name)
+    // encoded as `list` encodes its URIs (neuro-sdk: yarl's `parent / name`)
+    const encoded = Uri.encodeSegment(name)
     return Uri.withPath(d, d.pathname === "" || d.pathname.endsWith("/") ? d.pathname + encoded : d.pathname + "/" + encoded)
   }
 

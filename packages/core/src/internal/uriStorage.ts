@@ -53,12 +53,16 @@ export const segmentsOf = (url: URL): Array<string> => {
 /** @internal */
 export const rootPath = (url: URL): string => "/" + segmentsOf(url).filter((s, i, a) => s !== "" || i < a.length - 1).join("/")
 
+/** One path segment percent-encoded as yarl's `url / name` does (`:@+=&$,;` kept, `/` as `%2F`). */
+/** @internal */
+export const encodeSegment = (name: string): string => quotePath(name).replace(/\//g, "%2F")
+
 /** `url` + `/name` (no doubled `/`; `name` is one segment). */
 /** @internal */
 export const child = (url: URL, name: string): URL => {
   const out = new URL(url.href)
   const base = out.pathname.endsWith("/") ? out.pathname : out.pathname + "/"
-  out.pathname = base + quotePath(name).replace(/\//g, "%2F")
+  out.pathname = base + encodeSegment(name)
   return out
 }
 
