@@ -4,11 +4,12 @@
  * packages/testing/test/conformance.test.ts.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Image, Jobs, Secrets, ServerConfig, ServiceAccounts } from "@neuro-sdk/core"
+import { Decimal, Image, Jobs, Secrets, ServerConfig, ServiceAccounts } from "@neuro-sdk/core"
 import * as BigDecimal from "effect/BigDecimal"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -184,6 +185,27 @@ describe("prices are decimals (item 4)", () => {
     assert.strictEqual(formatDecimal(parseDecimal(0.1)!), "0.1")
     for (const bad of ["NaN", "Infinity", "1,5", "", "0x10", "1_000"]) assert.isUndefined(parseDecimal(bad), bad)
     assert.isUndefined(parseDecimal(Number.NaN))
+  })
+
+  it("Decimal.parse, format and toFixed print as Python does", () => {
+    const d = (text: string) => Option.getOrThrow(Decimal.parse(text))
+    assert.strictEqual(Decimal.format(d("1.50")), "1.50")
+    assert.strictEqual(Decimal.format(d("123e5")), "1.23E+7")
+    assert.isTrue(Option.isNone(Decimal.parse("NaN")))
+    // Python: format(Decimal(text), f".{places}f")
+    const fixed: ReadonlyArray<readonly [string, number, string]> = [
+      ["2.00005", 4, "2.0000"],
+      ["2.00015", 4, "2.0002"],
+      ["10.01", 4, "10.0100"],
+      ["1E+2", 4, "100.0000"],
+      ["0.5", 0, "0"],
+      ["1.5", 0, "2"],
+      ["2.5", 0, "2"],
+      ["-1.23456", 2, "-1.23"],
+      ["123456789.123456789", 4, "123456789.1235"],
+      ["0", 4, "0.0000"]
+    ]
+    for (const [text, places, expected] of fixed) assert.strictEqual(Decimal.toFixed(d(text), places), expected, `${text} ${places}`)
   })
 
   it.effect("Preset.creditsPerHour from /config (text or number) and the config database", () =>

@@ -47,6 +47,16 @@ export const formatDecimal = (d: BigDecimal.BigDecimal): string => {
   return negative ? `-${body}` : body
 }
 
+/** Python's `f"{d:.{places}f}"`: rounded half to even at `places` decimals, never in exponent form. */
+/** @internal */
+export const toFixed = (d: BigDecimal.BigDecimal, places: number): string => {
+  const rounded = BigDecimal.round(d, { scale: places, mode: "half-even" })
+  const negative = rounded.value < 0n
+  const digits = (negative ? -rounded.value : rounded.value).toString().padStart(places + 1, "0")
+  const body = places > 0 ? `${digits.slice(0, digits.length - places)}.${digits.slice(digits.length - places)}` : digits
+  return negative ? `-${body}` : body
+}
+
 /** A decimal on the wire (JSON text or number) ⇄ `BigDecimal`; encodes to Python's text. */
 /** @internal */
 export const DecimalFromWire = Schema.transformOrFail(Schema.Union(Schema.String, Schema.Number), Schema.BigDecimalFromSelf, {
