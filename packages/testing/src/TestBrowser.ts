@@ -47,20 +47,24 @@ export const headlessCode = (url: URL): Effect.Effect<string, AuthError> =>
   })
 
 /**
- * Opens the authorization URL, follows the redirect to the local callback, and records what it
- * visited.
+ * What a user's browser does with the authorization URL: follow it to the emulator's authorize
+ * endpoint, which approves, then visit the local callback it redirects to. Usable as the
+ * `showBrowser` option of `Factory.login`.
+ *
+ * @since 1.0.0
+ * @category utils
+ */
+export const open = (url: URL): Effect.Effect<void, AuthError> =>
+  Effect.gen(function*() {
+    const target = yield* authorize(url)
+    const response = yield* visit(target.toString())
+    yield* Effect.promise(() => response.arrayBuffer())
+  })
+
+/**
+ * A `BrowserOpener` that does what `open` does.
  *
  * @since 1.0.0
  * @category layers
  */
-export const layer: Layer.Layer<BrowserOpener> = Layer.succeed(
-  BrowserOpener,
-  BrowserOpener.of({
-    open: (url) =>
-      Effect.gen(function*() {
-        const target = yield* authorize(url)
-        const response = yield* visit(target.toString())
-        yield* Effect.promise(() => response.arrayBuffer())
-      })
-  })
-)
+export const layer: Layer.Layer<BrowserOpener> = Layer.succeed(BrowserOpener, BrowserOpener.of({ open }))

@@ -27,13 +27,6 @@ const tempDir = Effect.acquireRelease(
   (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
 
-/** What a browser does with the authorization URL: the emulator approves and redirects to the callback. */
-const followInBrowser = (url: URL) =>
-  Effect.gen(function*() {
-    const target = yield* TestBrowser.authorize(url)
-    yield* Effect.promise(() => fetch(target).then((r) => r.arrayBuffer()))
-  })
-
 describe("login options (items 1 and 2)", () => {
   /** Login services over a temp config directory, with no `BrowserOpener` at all. */
   const setup = Effect.gen(function*() {
@@ -48,7 +41,7 @@ describe("login options (items 1 and 2)", () => {
     Effect.gen(function*() {
       const { factory, platform } = yield* setup
       const shown: Array<URL> = []
-      yield* factory.login({ url: platform.apiUrl, showBrowser: (url) => Effect.zipRight(Effect.sync(() => shown.push(url)), followInBrowser(url)) })
+      yield* factory.login({ url: platform.apiUrl, showBrowser: (url) => Effect.zipRight(Effect.sync(() => shown.push(url)), TestBrowser.open(url)) })
       assert.strictEqual(shown.length, 1)
       assert.strictEqual(shown[0]!.searchParams.get("response_type"), "code")
       assert.isTrue(yield* factory.isConfigPresent)
@@ -94,7 +87,7 @@ describe("login options (items 1 and 2)", () => {
     Effect.gen(function*() {
       const platform = yield* LocalPlatform.serve({ users: ["erin"] })
       const path = join(yield* tempDir, "neuro")
-      const options = { path, url: platform.apiUrl, showBrowser: followInBrowser }
+      const options = { path, url: platform.apiUrl, showBrowser: TestBrowser.open }
       yield* NeuroNode.login(options)
       const store = NodeConfigStore.layer({ path })
       assert.isTrue(yield* Effect.flatMap(ConfigStore.ConfigStore, (s) => s.exists).pipe(Effect.provide(store)))
