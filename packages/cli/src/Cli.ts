@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { configCommand } from "./commands/config.js"
+import { jobCommand, jobTopLevelCommands } from "./commands/jobs.js"
 import { storageCommand, storageCommands } from "./commands/storage.js"
 import { describe, EX } from "./output/errors.js"
 import { stripAnsi } from "./output/term.js"
@@ -36,7 +37,7 @@ export const VERSION = "23.2.0-ts.0"
  */
 export const command = rootCommand.pipe(
   Command.withDescription("Neuro Platform command line."),
-  Command.withSubcommands([configCommand, storageCommand, ...storageCommands])
+  Command.withSubcommands([configCommand, storageCommand, ...storageCommands, jobCommand, ...jobTopLevelCommands])
 )
 
 const app = Command.run(command, { name: "neuro", version: VERSION, executable: "neuro" })

@@ -14,10 +14,22 @@ const SPLIT_FLAGS = new Set(["ls", "tree", "du", "cp", "rm", "mkdir", "mv", "ps"
 /** Commands whose `-p`/`-P` are `--progress`/`--no-progress`. */
 const PROGRESS = new Set(["cp", "rm"])
 
+/** Options of `run` and `exec` that take a value (the next argument, unless written `--name=value`). */
+const VALUE_OPTIONS: Record<string, ReadonlySet<string>> = {
+  run: new Set([
+    "--cluster", "--org", "-s", "--preset", "--http", "--http-port", "-n", "--name", "--tag", "-d", "--description", "-v", "--volume",
+    "--entrypoint", "-w", "--workdir", "-e", "--env", "--env-file", "--restart", "--life-span", "--schedule-timeout", "--port-forward",
+    "--share", "--priority", "--energy-schedule"
+  ]),
+  exec: new Set([])
+}
+
 const COMMANDS = new Set([...HUMAN_READABLE, ...SPLIT_FLAGS, ...PROGRESS, "run", "exec"])
 
 /**
  * Rewrites before parsing, up to a `--` (after which everything is passed as it is):
+ * - after the IMAGE of `run` and the JOB of `exec` a `--` is put if missing: the rest is the
+ *   container's command, even when it looks like options (`neuro run ubuntu ls -l`);
  * - combined short flags of the storage commands and `ps` are split (`-lh` → `-l -h`);
  * - `-h` after `ls`, `tree` or `du` is `--human-readable` (click has no `-h` help alias);
  * - `-p`/`-P` of `cp` and `rm` are `--progress`/`--no-progress`.
@@ -30,11 +42,23 @@ export const preprocess = (args: ReadonlyArray<string>): Array<string> => {
   const out: Array<string> = []
   let command: string | undefined
   let passthrough = false
+  let pendingValue = false
   for (const arg of args) {
-    if (passthrough || command === "run" || command === "exec") {
-      // the container command of run/exec is passed as it is
-      if (arg === "--") passthrough = true
+    if (passthrough) {
       out.push(arg)
+      continue
+    }
+    if (command === "run" || command === "exec") {
+      // after the image (run) or job (exec), everything is the container's command
+      out.push(arg)
+      if (arg === "--") passthrough = true
+      else if (arg.startsWith("-")) {
+        if (VALUE_OPTIONS[command]!.has(arg)) pendingValue = true
+      } else if (pendingValue) pendingValue = false
+      else {
+        out.push("--")
+        passthrough = true
+      }
       continue
     }
     if (arg === "--") {

@@ -119,3 +119,16 @@ export const withFactory = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
  * @category accessors
  */
 export const configDir: Effect.Effect<string | undefined, never, Command.Command.Context<"neuro">> = Effect.map(globals, configPath)
+
+/**
+ * A flag on by default: `--no-NAME` turns it off, `--NAME` is accepted (an `Options.boolean` is
+ * false when absent, whatever its default says).
+ *
+ * @since 1.0.0
+ * @category options
+ */
+export const flagOnByDefault = (name: string, description: string, alias?: string) =>
+  Options.boolean(`no-${name}`, { negationNames: [name], ...(alias !== undefined ? { aliases: [alias] } : {}) }).pipe(
+    Options.map((off) => !off),
+    Options.withDescription(description)
+  )

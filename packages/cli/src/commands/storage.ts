@@ -25,7 +25,7 @@ import * as Progress from "../output/progress.js"
 import * as Table from "../output/table.js"
 import type { Term } from "../output/term.js"
 import { paint, print, printErr, TermTag, verbose } from "../output/term.js"
-import { withClient } from "../root.js"
+import { flagOnByDefault, withClient } from "../root.js"
 
 const GLOB_MAGIC = /[*?[]/
 
@@ -236,7 +236,7 @@ const cp = Command.make(
   {
     paths: Args.text({ name: "SOURCES... DESTINATION" }).pipe(Args.repeated),
     recursive: Options.boolean("recursive").pipe(Options.withAlias("r"), Options.withDescription("Recursive copy, off by default.")),
-    glob: Options.boolean("glob", { negationNames: ["no-glob"] }).pipe(Options.withDefault(true), Options.withDescription("Expand glob patterns in SOURCES with explicit scheme.")),
+    glob: flagOnByDefault("glob", "Expand glob patterns in SOURCES with explicit scheme (--no-glob: do not)."),
     targetDir: Options.text("target-directory").pipe(Options.withAlias("t"), Options.optional, Options.withDescription("Copy all SOURCES into DIRECTORY.")),
     noTargetDir: Options.boolean("no-target-directory").pipe(Options.withAlias("T"), Options.withDescription("Treat DESTINATION as a normal file.")),
     update: Options.boolean("update").pipe(Options.withAlias("u"), Options.withDescription("Copy only when the SOURCE file is newer than the destination file or when the destination file is missing.")),
@@ -244,7 +244,7 @@ const cp = Command.make(
     exclude: Options.text("exclude").pipe(Options.repeated, Options.withDescription("Exclude files and directories that match the pattern.")),
     include: Options.text("include").pipe(Options.repeated, Options.withDescription("Don't exclude files and directories that match the pattern (later rules win).")),
     excludeFromFiles: Options.text("exclude-from-files").pipe(Options.optional, Options.withDescription("File names (space separated) holding exclusion patterns; uploads only (default .neuroignore).")),
-    progress: Options.boolean("progress", { negationNames: ["no-progress"] }).pipe(Options.withDefault(true), Options.withDescription("Show progress, on by default in TTY mode (-p/-P)."))
+    progress: flagOnByDefault("progress", "Show progress, on by default in TTY mode (-p/-P).")
   },
   (o) =>
     withClient(Effect.gen(function*() {
@@ -310,7 +310,7 @@ const rm = Command.make(
   {
     paths: Args.text({ name: "PATHS" }).pipe(Args.atLeast(1)),
     recursive: Options.boolean("recursive").pipe(Options.withAlias("r"), Options.withDescription("Remove directories and their contents recursively.")),
-    glob: Options.boolean("glob", { negationNames: ["no-glob"] }).pipe(Options.withDefault(true), Options.withDescription("Expand glob patterns in PATHS.")),
+    glob: flagOnByDefault("glob", "Expand glob patterns in PATHS (--no-glob: do not)."),
     progress: Options.boolean("progress", { negationNames: ["no-progress"] }).pipe(Options.optional, Options.withDescription("Show progress, on by default in TTY mode (-p/-P)."))
   },
   (o) =>
@@ -337,7 +337,7 @@ const mv = Command.make(
   "mv",
   {
     paths: Args.text({ name: "SOURCES... DESTINATION" }).pipe(Args.repeated),
-    glob: Options.boolean("glob", { negationNames: ["no-glob"] }).pipe(Options.withDefault(true), Options.withDescription("Expand glob patterns in SOURCES.")),
+    glob: flagOnByDefault("glob", "Expand glob patterns in SOURCES (--no-glob: do not)."),
     targetDir: Options.text("target-directory").pipe(Options.withAlias("t"), Options.optional, Options.withDescription("Move all SOURCES into DIRECTORY.")),
     noTargetDir: Options.boolean("no-target-directory").pipe(Options.withAlias("T"), Options.withDescription("Treat DESTINATION as a normal file."))
   },
