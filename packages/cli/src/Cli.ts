@@ -13,9 +13,15 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import { configCommand } from "./commands/config.js"
+import { aclCommand, shareCommand } from "./commands/acl.js"
+import { blobCommand } from "./commands/blob.js"
+import { configCommand, loginCommand, logoutCommand } from "./commands/config.js"
+import { diskCommand } from "./commands/disks.js"
+import { imageCommand, imageTopLevelCommands } from "./commands/images.js"
+import { secretCommand } from "./commands/secrets.js"
+import { serviceAccountCommand } from "./commands/serviceAccounts.js"
 import { jobCommand, jobTopLevelCommands } from "./commands/jobs.js"
-import { storageCommand, storageCommands } from "./commands/storage.js"
+import { storageCommand, storageTopLevelCommands } from "./commands/storage.js"
 import { describe, EX } from "./output/errors.js"
 import { stripAnsi } from "./output/term.js"
 import { rootCommand } from "./root.js"
@@ -37,7 +43,24 @@ export const VERSION = "23.2.0-ts.0"
  */
 export const command = rootCommand.pipe(
   Command.withDescription("Neuro Platform command line."),
-  Command.withSubcommands([configCommand, storageCommand, ...storageCommands, jobCommand, ...jobTopLevelCommands])
+  Command.withSubcommands([
+    configCommand,
+    storageCommand,
+    jobCommand,
+    imageCommand,
+    secretCommand,
+    diskCommand,
+    serviceAccountCommand,
+    aclCommand,
+    blobCommand,
+    // the Python CLI's shortcuts
+    ...jobTopLevelCommands,
+    loginCommand,
+    logoutCommand,
+    ...storageTopLevelCommands,
+    ...imageTopLevelCommands,
+    shareCommand
+  ])
 )
 
 const app = Command.run(command, { name: "neuro", version: VERSION, executable: "neuro" })

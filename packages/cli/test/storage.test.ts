@@ -49,14 +49,14 @@ describe("neuro storage commands", () => {
     assert.match(human.stdout, /^-m\s+6\s+\S+ \S+\s+small\.txt$/m)
     const dir = await h.neuro(["ls", "-d", "-l", "storage:a"])
     assert.match(dir.stdout, /^dm\s+\d+\s+\S+ \S+\s+a\n$/)
-    const glob = await h.neuro(["glob", "storage:a/*.txt"])
+    const glob = await h.neuro(["storage", "glob", "storage:a/*.txt"])
     assert.strictEqual(glob.stdout, "storage://default/user/a/small.txt\n")
-    const tree = await h.neuro(["tree", "storage:a"])
+    const tree = await h.neuro(["storage", "tree", "storage:a"])
     assert.strictEqual(
       tree.stdout,
       ["storage:a", "├── b", "│   └── c", "├── big.bin", "├── d", "└── small.txt", "", "3 directories, 2 files", ""].join("\n")
     )
-    const df = await h.neuro(["df"])
+    const df = await h.neuro(["storage", "df"])
     assert.strictEqual(df.code, 0, df.stderr)
     assert.match(df.stdout, /^Disk usage for cluster default:\nTotal: .+\nUsed:  .+\nFree:  .+\n$/)
     const missing = await h.neuro(["ls", "storage:nope"])
@@ -120,9 +120,9 @@ describe("neuro storage commands", () => {
 
     const filtered = await h.neuro(["cp", "-r", "--exclude", "*.log", "--include", "f5.log", "tree", "storage:filtered"])
     assert.strictEqual(filtered.code, 0, filtered.stderr)
-    const logs = await h.neuro(["glob", "storage:filtered/**/*.log"])
+    const logs = await h.neuro(["storage", "glob", "storage:filtered/**/*.log"])
     assert.strictEqual(logs.stdout, "storage://default/user/filtered/d5/e5/f5.log\n")
-    const dats = await h.neuro(["glob", "storage:filtered/**/*.dat"])
+    const dats = await h.neuro(["storage", "glob", "storage:filtered/**/*.dat"])
     assert.strictEqual(dats.stdout.trim().split("\n").length, 800)
   })
 

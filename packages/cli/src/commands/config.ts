@@ -80,7 +80,7 @@ const openBrowser = (url: URL) =>
     })
   })
 
-const login = Command.make("login", { url: urlArg }, ({ url }) =>
+const makeLogin = (name: string) => Command.make(name, { url: urlArg }, ({ url }) =>
   Effect.zipRight(
     withFactory(relogin(Effect.flatMap(Factory, (f) => f.login({ url })))),
     welcome(url)
@@ -109,7 +109,7 @@ const loginHeadless = Command.make("login-headless", { url: urlArg }, ({ url }) 
     welcome(url)
   )).pipe(Command.withDescription("Log into Neuro Platform without a local browser: open the printed URL anywhere, paste the code."))
 
-const logout = Command.make("logout", {}, () =>
+const makeLogout = (name: string) => Command.make(name, {}, () =>
   withFactory(Effect.gen(function*() {
     const factory = yield* Factory
     yield* factory.logout({ showBrowser: openBrowser })
@@ -278,5 +278,21 @@ const docker = Command.make(
  */
 export const configCommand = Command.make("config").pipe(
   Command.withDescription("Client configuration."),
-  Command.withSubcommands([login, loginWithToken, loginHeadless, show, showToken, getClusters, switchCluster, switchOrg, docker, logout])
+  Command.withSubcommands([makeLogin("login"), loginWithToken, loginHeadless, show, showToken, getClusters, switchCluster, switchOrg, docker, makeLogout("logout")])
 )
+
+/**
+ * `neuro login`, the shortcut of `config login`.
+ *
+ * @since 1.0.0
+ * @category commands
+ */
+export const loginCommand = makeLogin("login")
+
+/**
+ * `neuro logout`, the shortcut of `config logout`.
+ *
+ * @since 1.0.0
+ * @category commands
+ */
+export const logoutCommand = makeLogout("logout")

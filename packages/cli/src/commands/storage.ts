@@ -26,14 +26,10 @@ import * as Table from "../output/table.js"
 import type { Term } from "../output/term.js"
 import { paint, print, printErr, TermTag, verbose } from "../output/term.js"
 import { flagOnByDefault, withClient } from "../root.js"
+import { noOptions } from "./common.js"
 
 const GLOB_MAGIC = /[*?[]/
 
-/** An unknown option is passed on by @effect/cli as an argument: refuse it like click does. */
-const noOptions = (args: ReadonlyArray<string>) => {
-  const bad = args.find((a) => a.startsWith("-") && a.length > 1)
-  return bad === undefined ? Effect.void : Effect.fail(usageError(`No such option: ${bad}`))
-}
 
 const paintName = (term: Term, name: string, type: FileStatus["type"]) =>
   type === "DIRECTORY" ? paint(term, "blue", name) : type === "SYMLINK" ? paint(term, "cyan", name) : name
@@ -471,12 +467,12 @@ const df = Command.make(
 ).pipe(Command.withDescription("Show current storage usage (of the storage PATH is a part of, when given)."))
 
 /**
- * The storage commands, also available at the top level (`neuro ls`).
+ * The storage commands that are also at the top level (`neuro ls`), as in the Python CLI.
  *
  * @since 1.0.0
  * @category commands
  */
-export const storageCommands = [cp, ls, glob, rm, mkdir, mv, tree, df] as const
+export const storageTopLevelCommands = [cp, ls, rm, mkdir, mv] as const
 
 /**
  * @since 1.0.0
@@ -484,5 +480,5 @@ export const storageCommands = [cp, ls, glob, rm, mkdir, mv, tree, df] as const
  */
 export const storageCommand = Command.make("storage").pipe(
   Command.withDescription("Storage operations."),
-  Command.withSubcommands(storageCommands)
+  Command.withSubcommands([cp, ls, glob, rm, mkdir, mv, tree, df])
 )

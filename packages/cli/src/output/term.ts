@@ -88,7 +88,7 @@ const writeAll = (fd: number, text: string): void => {
  * @category output
  */
 export const print = (text: string): Effect.Effect<void, never, TermTag> =>
-  Effect.map(TermTag, (term) => term.out(text.endsWith("\n") ? text : text + "\n"))
+  Effect.map(TermTag, (term) => term.out(text + "\n"))
 
 /**
  * Print a line on stderr.
@@ -97,7 +97,7 @@ export const print = (text: string): Effect.Effect<void, never, TermTag> =>
  * @category output
  */
 export const printErr = (text: string): Effect.Effect<void, never, TermTag> =>
-  Effect.map(TermTag, (term) => term.err(text.endsWith("\n") ? text : text + "\n"))
+  Effect.map(TermTag, (term) => term.err(text + "\n"))
 
 /**
  * Print a line on stdout only with `--verbose`.
