@@ -1,5 +1,5 @@
 /**
- * Node transport layers: `HttpClient` over `node:http` with keep-alive, and the `ws` websocket
+ * Node transport layers: `HttpClient` (HTTP/1.1 over keep-alive `node:net`/`node:tls` connections), and the `ws` websocket
  * dialer.
  *
  * @since 1.0.0
@@ -15,63 +15,66 @@ import type * as Https from "node:https"
 import { once } from "./internal/lazy.js"
 import * as NodeWebSocket from "./NodeWebSocket.js"
 
-// @effect/platform-node's NodeHttpClient also loads undici: it serves only requests with a streamed
-// or form body; a program that makes no request loads neither
-const loadClient = once(() => import("@effect/platform-node/NodeHttpClient"))
+// @effect/platform-node's NodeHttpClient (node:http agents, and undici) serves only requests with a
+// streamed or form body; a program that makes no request loads neither it nor the lean client
+const loadPlatform = once(() =>
+  Promise.all([import("@effect/platform-node/NodeHttpClient"), import("node:http"), import("node:https")]).then(
+    ([client, http, https]) => ({ client, http, https })
+  )
+)
 
 const loadLean = once(() =>
-  Promise.all([import("./internal/nodeHttpClient.js"), import("node:http"), import("node:https"), import("node:stream")]).then(
-    ([lean, http, https, stream]) => ({ lean, modules: { http, https, stream } })
+  Promise.all([import("./internal/nodeHttpClient.js"), import("node:net"), import("node:tls")]).then(
+    ([lean, net, tls]) => ({ lean, modules: { net, tls } })
   )
 )
 
 type Lean = Awaited<ReturnType<typeof loadLean>>
 
 /**
- * The `node:http` client (`internal/nodeHttpClient.ts`, with NodeHttpClient's for streamed
- * bodies); its modules are imported, and its keep-alive agents made, on the first request. The
- * agents are destroyed when the layer's scope closes, as with `NodeHttpClient.makeAgentLayer`.
+ * The lean client (`internal/nodeHttpClient.ts`: HTTP/1.1 over keep-alive `node:net`/`node:tls`
+ * connections), with NodeHttpClient's for streamed bodies; each is imported on the first request
+ * it serves. Connections and agents are closed when the layer's scope closes.
  */
 const makeLazy = Effect.gen(function*() {
-  // `new http.Agent()` does not keep connections alive by default; NodeHttpClient.layer uses one
   let agents: { readonly http: Http.Agent; readonly https: Https.Agent } | undefined
-  let client: HttpClient.HttpClient | undefined
+  let lean: { readonly client: HttpClient.HttpClient; readonly close: () => void } | undefined
   yield* Effect.addFinalizer(() =>
     Effect.sync(() => {
+      lean?.close()
       agents?.http.destroy()
       agents?.https.destroy()
     })
   )
-  const start = ({ lean, modules }: Lean): HttpClient.HttpClient => {
-    if (client !== undefined) return client
-    // concurrent first requests share one pair of agents
-    const shared = agents ??= {
-      http: new modules.http.Agent({ keepAlive: true }),
-      https: new modules.https.Agent({ keepAlive: true })
-    }
-    let made: HttpClient.HttpClient | undefined
-    const platform = Effect.suspend(() =>
-      made !== undefined ? Effect.succeed(made) : Effect.flatMap(Effect.promise(loadClient), (m) =>
-        Effect.map(
-          Effect.provideService(m.make, m.HttpAgent, m.HttpAgent.of({ [m.HttpAgentTypeId]: m.HttpAgentTypeId, ...shared })),
-          (c) => (made ??= c)
-        ))
-    )
-    const fallback = HttpClient.makeWith<HttpClientError, never, HttpClientError, never>(
-      (request) => Effect.flatMap(request, (r) => Effect.flatMap(platform, (c) => c.execute(r))),
-      Effect.succeed
-    )
-    return client ??= lean.make(modules, shared, fallback)
-  }
+  let made: HttpClient.HttpClient | undefined
+  const platform = Effect.suspend(() =>
+    made !== undefined ? Effect.succeed(made) : Effect.flatMap(Effect.promise(loadPlatform), (m) => {
+      // `new http.Agent()` does not keep connections alive by default; NodeHttpClient.layer uses one
+      const shared = agents ??= {
+        http: new m.http.Agent({ keepAlive: true }),
+        https: new m.https.Agent({ keepAlive: true })
+      }
+      const Client = m.client
+      return Effect.map(
+        Effect.provideService(Client.make, Client.HttpAgent, Client.HttpAgent.of({ [Client.HttpAgentTypeId]: Client.HttpAgentTypeId, ...shared })),
+        (c) => (made ??= c)
+      )
+    })
+  )
+  const fallback = HttpClient.makeWith<HttpClientError, never, HttpClientError, never>(
+    (request) => Effect.flatMap(request, (r) => Effect.flatMap(platform, (c) => c.execute(r))),
+    Effect.succeed
+  )
+  const start = (loaded: Lean): HttpClient.HttpClient => (lean ??= loaded.lean.make(loaded.modules, fallback)).client
   const real = Effect.map(Effect.promise(loadLean), start)
   return HttpClient.makeWith<never, never, HttpClientError, never>(
-    (request) => Effect.flatMap(request, (r) => client !== undefined ? client.execute(r) : Effect.flatMap(real, (c) => c.execute(r))),
+    (request) => Effect.flatMap(request, (r) => lean !== undefined ? lean.client.execute(r) : Effect.flatMap(real, (c) => c.execute(r))),
     Effect.succeed
   )
 })
 
 /**
- * `HttpClient` (node:http, keep-alive agent; traced without credentials, see
+ * `HttpClient` (HTTP/1.1 over keep-alive connections; traced without credentials, see
  * `ApiClient.withSafeTracing`) and `WebSocketDialer` (ws).
  *
  * @since 1.0.0

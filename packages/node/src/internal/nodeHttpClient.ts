@@ -1,13 +1,12 @@
 /**
- * A lean `HttpClient` over `node:http`/`node:https` for requests whose body is in memory (none,
- * bytes, or a raw value `node:http` writes): one `Effect.async` per request, the body read in one
- * piece or streamed with `NodeStream.fromReadable`.
+ * A lean `HttpClient` for requests whose body is in memory (none, or bytes): the request goes
+ * over the HTTP/1.1 connection pool of `http1.ts` (head and body written in one piece, the answer
+ * parsed as it arrives), one `Effect.async` per request.
  *
- * `@effect/platform-node`'s client does the same over the same keep-alive agents, but through
- * `HttpClient.make` (an abort controller, tracing checks and a response wrapper per request) and a
- * concurrent zip of "send the body" and "wait for the answer" (three fibers per request), and its
- * `text` goes through `Effect.cached`: per call, that is more than the rest of the SDK's work.
- * Requests with streamed or form bodies still go to that client (`fallback`).
+ * `node:http` costs about three times the CPU of the whole exchange on a small JSON request (its
+ * agent, outgoing-message and incoming-message streams), and `@effect/platform-node`'s client adds
+ * an abort controller, tracing checks, a response wrapper and three fibers per request on top.
+ * Requests with streamed, form or raw bodies still go to that client (`fallback`).
  *
  * @internal
  */
@@ -19,111 +18,186 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
-import * as NodeStream from "@effect/platform-node/NodeStream"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
-import type * as Stream from "effect/Stream"
-import type * as Http from "node:http"
-import type * as Https from "node:https"
-import type * as NodeStreamModule from "node:stream"
+import * as Stream from "effect/Stream"
+import * as Http1 from "./http1.js"
 
 /** What the client needs of Node (imported by the caller, on first use). */
-export interface Modules {
-  readonly http: typeof Http
-  readonly https: typeof Https
-  readonly stream: typeof NodeStreamModule
-}
+export type Modules = Http1.Modules
 
-/** The keep-alive agents the requests go through. */
-export interface Agents {
-  readonly http: Http.Agent
-  readonly https: Https.Agent
+/** A body buffered beyond this pauses the connection until its reader takes it. */
+const HIGH_WATER = 1024 * 1024
+/** A `Content-Length` up to this is read into one buffer made when the head arrives. */
+const PREALLOCATE = 8 * 1024 * 1024
+
+/** RFC 9110 token characters (header names). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** What `node:http` refuses in a header value (it would break the head). */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+const NO_BODY_METHODS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"])
+
+/**
+ * A transport failure of the answer, as the decoders of `ApiClient` recognise one (a code of the
+ * `ECONN*`/premature-close family); a malformed answer keeps its own error.
+ */
+const transportError = (error: Error, answered: boolean): Error => {
+  if ((error as { code?: unknown }).code !== undefined) return error
+  if (/closed before|no data for/.test(error.message)) {
+    return Object.assign(error, { code: answered ? "ERR_STREAM_PREMATURE_CLOSE" : "ECONNRESET" })
+  }
+  return error
 }
 
 /**
- * A response whose body was never read holds its connection: it is destroyed when the response
- * is collected (as `@effect/platform` does for its responses).
+ * The body of an answer as it arrives: copied out of the connection's read buffer, gathered until
+ * a reader takes it. The connection is paused while more than `HIGH_WATER` bytes wait.
  */
-const unread = new FinalizationRegistry<Http.IncomingMessage>((message) => {
-  if (!message.complete) message.destroy()
+class Body {
+  private chunks: Array<Buffer> = []
+  private buffered = 0
+  /** The preallocated whole body (`Content-Length` known and small), filled up to `filled`. */
+  private whole: Buffer | undefined
+  private filled = 0
+  ended = false
+  error: Error | undefined
+  private waiter: (() => void) | undefined
+  exchange: Http1.Exchange | undefined
+
+  expect(length: number | undefined): void {
+    if (length !== undefined && length <= PREALLOCATE) this.whole = Buffer.allocUnsafe(length)
+  }
+
+  readonly onData = (view: Buffer): void => {
+    const whole = this.whole
+    if (whole !== undefined && this.filled + view.length <= whole.length) {
+      view.copy(whole, this.filled)
+      this.filled += view.length
+    } else {
+      this.chunks.push(Buffer.from(view))
+    }
+    this.buffered += view.length
+    if (this.buffered > HIGH_WATER) this.exchange?.pause()
+    this.wake()
+  }
+
+  readonly onEnd = (): void => {
+    this.ended = true
+    this.wake()
+  }
+
+  fail(error: Error): void {
+    if (this.ended) return
+    this.error = error
+    this.wake()
+  }
+
+  private wake(): void {
+    const w = this.waiter
+    if (w === undefined) return
+    this.waiter = undefined
+    w()
+  }
+
+  /** Everything received so far (the reader's part: the connection resumes). */
+  take(): Array<Buffer> {
+    const out = this.chunks
+    this.chunks = []
+    if (this.whole !== undefined && this.filled > 0) {
+      // the preallocated body is handed over only whole (`all`); a stream reader gets slices
+      out.unshift(this.whole.subarray(0, this.filled))
+      this.whole = this.whole.subarray(this.filled)
+      this.filled = 0
+    }
+    this.buffered = 0
+    this.exchange?.resume()
+    return out
+  }
+
+  /** The whole body, once it ended. */
+  all(): Buffer {
+    if (this.whole !== undefined && this.chunks.length === 0 && this.filled === this.whole.length) {
+      const b = this.whole
+      this.whole = undefined
+      return b
+    }
+    const parts = this.take()
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+  }
+
+  /** Calls `f` once the state changes (data, end or failure). */
+  wait(f: () => void): void {
+    this.waiter = f
+    this.exchange?.resume()
+  }
+
+  get pending(): boolean {
+    return this.chunks.length > 0 || this.filled > 0
+  }
+}
+
+/**
+ * A response whose body was never read holds its connection: the exchange is dropped when the
+ * response is collected (as `@effect/platform` does for its responses).
+ */
+const unread = new FinalizationRegistry<Body>((body) => {
+  if (!body.ended) body.exchange?.abort()
 })
 
-class NodeClientResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+class LeanResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
   readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
-  private body: Effect.Effect<Buffer, HttpClientError.ResponseError> | undefined
+  private read: Effect.Effect<Buffer, HttpClientError.ResponseError> | undefined
+  private cachedHeaders: Headers.Headers | undefined
 
   constructor(
     readonly request: HttpClientRequest.HttpClientRequest,
-    readonly source: Http.IncomingMessage,
-    private readonly modules: Modules
+    readonly status: number,
+    private readonly rawHeaders: Record<string, string>,
+    private readonly body: Body
   ) {
     super()
-    unread.register(this, source, this)
+    unread.register(this, body, this)
   }
 
   readonly onError = (cause: unknown): HttpClientError.ResponseError =>
     new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
 
-  get status(): number {
-    return this.source.statusCode ?? 0
-  }
-
   get headers(): Headers.Headers {
-    return Headers.fromInput(this.source.headers)
+    return this.cachedHeaders ??= Headers.fromInput(this.rawHeaders)
   }
 
   get cookies(): Cookies.Cookies {
-    const header = this.source.headers["set-cookie"]
-    return Array.isArray(header) ? Cookies.fromSetCookie(header) : Cookies.empty
+    const header = this.rawHeaders["set-cookie"]
+    return header === undefined ? Cookies.empty : Cookies.fromSetCookie(header.split("\n"))
   }
 
   get remoteAddress(): Option.Option<string> {
-    return Option.fromNullable(this.source.socket?.remoteAddress)
+    return Option.none()
   }
 
   /** The whole body, read once (every reader after the first gets the same bytes). */
   private get bytes(): Effect.Effect<Buffer, HttpClientError.ResponseError> {
-    if (this.body !== undefined) return this.body
-    const read = Effect.async<Buffer, HttpClientError.ResponseError>((resume) => {
-      unread.unregister(this)
-      const source = this.source
-      const chunks: Array<Buffer> = []
-      const onData = (chunk: Buffer) => {
-        chunks.push(chunk)
+    if (this.read !== undefined) return this.read
+    unread.unregister(this)
+    const body = this.body
+    const settle = (): Effect.Effect<Buffer, HttpClientError.ResponseError> =>
+      this.read = body.error !== undefined ? Effect.fail(this.onError(body.error)) : Effect.succeed(body.all())
+    if (body.ended || body.error !== undefined) return settle()
+    this.read = Effect.async<Buffer, HttpClientError.ResponseError>((resume) => {
+      const check = () => {
+        if (body.ended || body.error !== undefined) resume(settle())
+        else body.wait(check)
       }
-      const cleanup = () => {
-        source.off("data", onData)
-        source.off("end", onEnd)
-        source.off("error", onFailure)
-        source.off("aborted", onAborted)
-      }
-      const onEnd = () => {
-        cleanup()
-        const bytes = Buffer.concat(chunks)
-        this.body = Effect.succeed(bytes)
-        resume(this.body)
-      }
-      const onFailure = (error: unknown) => {
-        cleanup()
-        this.body = Effect.fail(this.onError(error))
-        resume(this.body)
-      }
-      // as node:http reports it (a transport failure, not a bad body)
-      const onAborted = () => onFailure(Object.assign(new Error("aborted"), { code: "ECONNRESET" }))
-      source.on("data", onData)
-      source.on("end", onEnd)
-      source.on("error", onFailure)
-      source.on("aborted", onAborted)
+      body.wait(check)
       return Effect.sync(() => {
-        cleanup()
-        source.destroy()
-        this.body = Effect.fail(this.onError(new Error("reading the body was interrupted")))
+        body.exchange?.abort()
+        this.read = Effect.fail(this.onError(new Error("reading the body was interrupted")))
       })
     })
-    this.body = read
-    return read
+    return this.read
   }
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
@@ -144,29 +218,29 @@ class NodeClientResponse extends Inspectable.Class implements HttpClientResponse
     return Effect.map(this.bytes, (b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer)
   }
 
+  /** The body as it arrives: each pull takes what came since the last one, or waits for more. */
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
     unread.unregister(this)
-    return NodeStream.fromReadable<HttpClientError.ResponseError, Uint8Array>(() => this.source, this.onError)
+    const body = this.body
+    const next: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<HttpClientError.ResponseError>> = Effect.suspend(() => {
+      if (body.pending) return Effect.succeed(Chunk.unsafeFromArray<Uint8Array>(body.take()))
+      if (body.error !== undefined) return Effect.fail(Option.some(this.onError(body.error)))
+      if (body.ended) return Effect.fail(Option.none())
+      return Effect.flatMap(Effect.async<void>((resume) => body.wait(() => resume(Effect.void))), () => next)
+    })
+    return Stream.repeatEffectChunkOption(next).pipe(
+      Stream.ensuring(Effect.sync(() => {
+        if (!body.ended) body.exchange?.abort()
+      }))
+    )
   }
 
   get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
-    return Effect.tryPromise({
-      try: () => {
-        unread.unregister(this)
-        const init: { headers: globalThis.Headers; status?: number; statusText?: string } = {
-          headers: new globalThis.Headers(
-            Object.entries(this.source.headers).flatMap(([k, v]) =>
-              v === undefined ? [] : Array.isArray(v) ? v.map((x): [string, string] => [k, x]) : [[k, v] as [string, string]]
-            )
-          )
-        }
-        if (this.source.statusCode) init.status = this.source.statusCode
-        if (this.source.statusMessage) init.statusText = this.source.statusMessage
-        const body = this.modules.stream.Readable.toWeb(this.source) as unknown as ReadableStream<Uint8Array>
-        return new Response(body, init).formData()
-      },
-      catch: this.onError
-    })
+    return Effect.flatMap(this.bytes, (bytes) =>
+      Effect.tryPromise({
+        try: () => new Response(bytes, { status: this.status, headers: this.rawHeaders }).formData(),
+        catch: this.onError
+      }))
   }
 
   toJSON(): unknown {
@@ -178,51 +252,82 @@ class NodeClientResponse extends Inspectable.Class implements HttpClientResponse
   }
 }
 
-const send = (
-  modules: Modules,
-  agents: Agents,
-  request: HttpClientRequest.HttpClientRequest,
-  url: URL,
-  body: unknown
-) =>
+/** The head of a request (without its final empty line), or the reason it cannot be sent. */
+const headOf = (request: HttpClientRequest.HttpClientRequest, url: URL, contentLength: number | undefined): string | Error => {
+  const target = url.pathname + url.search
+  if (/\s/.test(target)) return new Error("the request path holds white space")
+  let head = `${request.method} ${target === "" ? "/" : target} HTTP/1.1`
+  const headers = request.headers
+  if (headers["host"] === undefined) head += `\r\nhost: ${url.host}`
+  for (const name in headers) {
+    if (name === "content-length") continue
+    const value = headers[name]!
+    if (!TOKEN.test(name)) return new Error(`invalid request header name ${JSON.stringify(name)}`)
+    if (BAD_VALUE.test(value)) return new Error(`the request header "${name}" holds a character a header cannot carry`)
+    head += `\r\n${name}: ${value}`
+  }
+  if (contentLength !== undefined) head += `\r\ncontent-length: ${contentLength}`
+  else if (!NO_BODY_METHODS.has(request.method)) head += "\r\ncontent-length: 0"
+  return head
+}
+
+const send = (pool: () => Http1.Pool, request: HttpClientRequest.HttpClientRequest, url: URL, bytes: Uint8Array | undefined) =>
   Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
-    const options = { method: request.method, headers: request.headers }
-    const req = url.protocol === "https:"
-      ? modules.https.request(url, { ...options, agent: agents.https })
-      : modules.http.request(url, { ...options, agent: agents.http })
-    const onError = (cause: unknown) => {
-      resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+    const transport = (cause: unknown) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
+    const head = headOf(request, url, bytes?.length)
+    if (head instanceof Error) {
+      resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Encode", cause: head })))
+      return
     }
-    req.on("error", onError)
-    req.once("response", (message) => {
-      req.off("error", onError)
-      // a late error of the request (the connection reset while the body arrives) reaches the body
-      req.on("error", () => {})
-      resume(Effect.succeed(new NodeClientResponse(request, message, modules)))
+    const body = new Body()
+    let answered = false
+    const writer: Http1.BodyWriter | undefined = bytes === undefined || bytes.length === 0 ? undefined : (socket, done) => {
+      socket.write(bytes)
+      done()
+    }
+    const exchange = pool().request(Http1.originOf(url), request.method, head, writer, {
+      onHead: (status, headers) => {
+        answered = true
+        const length = headers["content-length"]
+        body.expect(length === undefined ? undefined : Number(length))
+        resume(Effect.succeed(new LeanResponse(request, status, headers, body)))
+      },
+      onData: body.onData,
+      onEnd: body.onEnd,
+      onError: (error, afterHead) => {
+        const e = transportError(error, afterHead)
+        if (answered) body.fail(e)
+        else resume(Effect.fail(transport(e)))
+      }
     })
-    if (body === undefined) req.end()
-    else req.end(body)
+    body.exchange = exchange
     return Effect.sync(() => {
-      req.destroy()
+      if (!answered) exchange.abort()
     })
   })
 
 /**
- * The client: requests with a body in memory over `node:http(s)`, the others through `fallback`.
+ * The client: requests with no body or a body of bytes over the connection pool, the others
+ * through `fallback`. The pool is made on the first request and closed by `close`.
  *
  * @internal
  */
-export const make = (modules: Modules, agents: Agents, fallback: HttpClient.HttpClient): HttpClient.HttpClient =>
-  HttpClient.makeWith<HttpClientError.HttpClientError, never, HttpClientError.HttpClientError, never>(
+export const make = (modules: Modules, fallback: HttpClient.HttpClient): { readonly client: HttpClient.HttpClient; readonly close: () => void } => {
+  let pool: Http1.Pool | undefined
+  const getPool = () => pool ??= Http1.makePool(modules)
+  const client = HttpClient.makeWith<HttpClientError.HttpClientError, never, HttpClientError.HttpClientError, never>(
     (effect) =>
       Effect.flatMap(effect, (request) => {
         const body = request.body
-        if (body._tag === "Stream" || body._tag === "FormData") return fallback.execute(request)
+        if (body._tag !== "Empty" && body._tag !== "Uint8Array") return fallback.execute(request)
         const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
         if (url._tag === "Left") {
           return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
         }
-        return send(modules, agents, request, url.right, body._tag === "Empty" ? undefined : body.body)
+        if (url.right.protocol !== "http:" && url.right.protocol !== "https:") return fallback.execute(request)
+        return send(getPool, request, url.right, body._tag === "Uint8Array" ? body.body : undefined)
       }),
     Effect.succeed
   )
+  return { client, close: () => pool?.close() }
+}
