@@ -14,6 +14,7 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -199,6 +200,35 @@ export declare namespace ApiClient {
     ) => Stream.Stream<A, ApiError>
   }
 }
+
+/**
+ * Whether the `HttpClient` beside it applies `currentIdleTimeout` itself. `ApiClient` then sets
+ * that fiber ref around each request instead of racing the request against a timer (two fibers
+ * per request). Transports that provide it (`NodeHttp.layer`) fail a request whose connection
+ * stays silent for longer with a transport error whose cause has the code `ETIMEDOUT`, which
+ * `ApiClient` reports as a `NetworkError` with reason `"Timeout"`. Default: `false`.
+ *
+ * @since 1.0.0
+ * @category transport
+ */
+export const TransportTimeouts: typeof internal.TransportTimeouts = internal.TransportTimeouts
+
+/**
+ * @since 1.0.0
+ * @category transport
+ */
+export type TransportTimeouts = internal.TransportTimeouts
+
+/**
+ * The longest silence, in milliseconds, of the connection of the requests started under it (from
+ * sending the request to the end of the answer), for transports that honour it
+ * (`TransportTimeouts`); `undefined`: none. A reader that pauses the body does not count as
+ * silence.
+ *
+ * @since 1.0.0
+ * @category transport
+ */
+export const currentIdleTimeout: FiberRef.FiberRef<number | undefined> = internal.currentIdleTimeout
 
 /**
  * What `ApiClient.make` needs: the transport, the token, the endpoints and a websocket dialer.

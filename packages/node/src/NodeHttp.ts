@@ -80,7 +80,9 @@ const makeLazy = Effect.gen(function*() {
  * @since 1.0.0
  * @category layers
  */
-export const layer: Layer.Layer<HttpClient.HttpClient | WebSocketDialer> = Layer.merge(
+export const layer: Layer.Layer<HttpClient.HttpClient | WebSocketDialer | ApiClient.TransportTimeouts> = Layer.mergeAll(
   Layer.scoped(HttpClient.HttpClient, Effect.map(makeLazy, ApiClient.withSafeTracing)),
-  NodeWebSocket.layer
+  NodeWebSocket.layer,
+  // the lean client applies `ApiClient.currentIdleTimeout` to its connections
+  Layer.succeed(ApiClient.TransportTimeouts, true)
 )

@@ -131,6 +131,17 @@ describe("jobs on LocalPlatform (process runner, real socket)", () => {
         for (const l of lines) assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z line \d$/)
       }))
 
+    it.scoped("lines written in one go each get their timestamp", () =>
+      Effect.gen(function*() {
+        const jobs = yield* Jobs.Jobs
+        const job = yield* start(`printf 'one\\ntwo\\nthree\\n'`)
+        yield* waitFor(job.id, finished)
+        const stamped = yield* jobs.monitor(job.id, { timestamps: true }).pipe(Stream.runCollect)
+        const lines = Chunk.toReadonlyArray(stamped).map((c) => dec.decode(c)).join("").split("\n").filter((l) => l !== "")
+        assert.deepStrictEqual(lines.map((l) => l.replace(/^\S+Z /, "")), ["one", "two", "three"])
+        for (const l of lines) assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z /)
+      }))
+
     it.scoped("restart on failure; the log has the earlier run (archive), the separator, then the running container", () =>
       Effect.gen(function*() {
         const jobs = yield* Jobs.Jobs

@@ -6,9 +6,12 @@ import * as Arr from "effect/Array"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Random from "effect/Random"
@@ -52,6 +55,17 @@ export const defaultRetryPolicy: ApiClientModule.RetryPolicy = {
 }
 
 const DEFAULT_TIMEOUT = Duration.seconds(60)
+
+/** @internal */
+export class TransportTimeouts extends Context.Reference<TransportTimeouts>()("@neuro-sdk/core/ApiClient/TransportTimeouts", {
+  defaultValue: (): boolean => false
+}) {}
+
+/** @internal */
+export const currentIdleTimeout: FiberRef.FiberRef<number | undefined> = globalValue(
+  Symbol.for("@neuro-sdk/core/ApiClient/currentIdleTimeout"),
+  () => FiberRef.unsafeMake<number | undefined>(undefined)
+)
 
 const UNRESERVED = /^[A-Za-z0-9._~-]*$/
 
@@ -103,7 +117,18 @@ const contextOf = (request: HttpClientRequest.HttpClientRequest): Errors.ErrorCo
   url: request.url
 })
 
+/** A transport that applies `currentIdleTimeout` reports a silent connection with this code. */
+const isIdleTimeout = (cause: unknown): boolean => Predicate.hasProperty(cause, "code") && cause.code === "ETIMEDOUT"
+
 const fromHttpClientError = (error: HttpClientError.HttpClientError): Errors.NetworkError | Errors.MalformedResponse => {
+  if ((error._tag === "RequestError" || error.reason === "Decode") && isIdleTimeout(error.cause)) {
+    return new Errors.NetworkError({
+      reason: "Timeout",
+      description: describeCause(error.cause) ?? "the connection stayed silent",
+      method: error.request.method,
+      url: error.request.url
+    })
+  }
   if (error._tag === "RequestError") {
     return new Errors.NetworkError({
       reason: "Transport",
@@ -524,6 +549,8 @@ export const make = Effect.fnUntraced(function*(
     ? undefined
     : { ...defaultRetryPolicy, ...options.retry }
   const clientTimeout = resolveTimeout(options.timeout, DEFAULT_TIMEOUT)
+  // the transport bounds each silence of a connection itself: no timer fiber per request
+  const transportTimeouts = yield* TransportTimeouts
   const userAgent = options.userAgent ?? USER_AGENT
   const sampled = options.traceSampled === undefined ? "" : options.traceSampled ? "1" : "0"
 
@@ -556,6 +583,10 @@ export const make = Effect.fnUntraced(function*(
     const timeout = resolveTimeout(opts.timeout, clientTimeout)
     const policy = policyOf(request, opts)
     const once = Effect.flatMap(prepare(request, opts.auth ?? true), (req) => {
+      if (transportTimeouts) {
+        const millis = timeout === null ? undefined : Duration.toMillis(timeout)
+        return Effect.mapError(Effect.locally(http.execute(req), currentIdleTimeout, millis), fromHttpClientError)
+      }
       const exec = Effect.mapError(http.execute(req), fromHttpClientError)
       return timeout === null ? exec : timeoutFail(exec, timeout, () =>
         new Errors.NetworkError({
@@ -603,12 +634,14 @@ export const make = Effect.fnUntraced(function*(
   const sender: Sender = { policyOf, sendFrom }
 
   const bodyTimeout = (opts: ApiClientModule.BodyOptions | undefined) => resolveTimeout(opts?.timeout, clientTimeout)
+  /** The timeout of a body read right after its request: the request's own, which the transport may apply already. */
+  const exchangeBodyTimeout = (opts: ApiClientModule.RequestOptions) => transportTimeouts ? null : bodyTimeout(opts)
 
   const json = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>, opts: ApiClientModule.RequestOptions = {}) =>
-    exchange(sender, request, opts, (response) => decodeBody(response, schema, bodyTimeout(opts)))
+    exchange(sender, request, opts, (response) => decodeBody(response, schema, exchangeBodyTimeout(opts)))
 
   const discard = (request: HttpClientRequest.HttpClientRequest, opts: ApiClientModule.RequestOptions = {}) =>
-    exchange(sender, request, opts, (response) => readText(response, bodyTimeout(opts))).pipe(Effect.asVoid)
+    exchange(sender, request, opts, (response) => readText(response, exchangeBodyTimeout(opts))).pipe(Effect.asVoid)
 
   const bytes = (request: HttpClientRequest.HttpClientRequest, opts: ApiClientModule.RequestOptions = {}) =>
     Stream.unwrap(Effect.map(send(request, opts), (r) => bodyStream(r, bodyTimeout(opts))))

@@ -11,6 +11,9 @@
  * name and attributes (OpenTelemetry semantic conventions), where credential-bearing headers and
  * query parameters are redacted, and which ends with a void success or with errors rebuilt from a
  * credential-free copy of the request.
+ *
+ * Under Effect's built-in tracer (no tracer installed: its spans go nowhere), no span is opened:
+ * building one costs more per request than the rest of the SDK's bookkeeping.
  */
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -22,12 +25,13 @@ import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Redacted from "effect/Redacted"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 
 /**
  * Header names whose values are credentials: the platform's defaults plus every name that
@@ -140,6 +144,9 @@ const hasTraceHeaders = (request: HttpClientRequest.HttpClientRequest): boolean 
 /** What `untraced` sets: no client below opens a span (recognised, so that it is set once). */
 const alwaysDisabled = (): boolean => true
 
+/** Effect's own tracer, the one a program runs with when it installs none. */
+const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
 const traced = (client: HttpClient.HttpClient, request: HttpClientRequest.HttpClientRequest) =>
   Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
     // the client's own span would record the request in clear: never let it open one
@@ -149,6 +156,9 @@ const traced = (client: HttpClient.HttpClient, request: HttpClientRequest.HttpCl
     // below already sees tracing disabled
     const disabledWhen = fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)
     if (!fiber.getFiberRef(FiberRef.currentTracerEnabled) || disabledWhen === alwaysDisabled) return client.execute(request)
+    // nobody receives the spans of the built-in tracer; a client below must still not open its
+    // own (its trace headers would replace neuro-sdk's)
+    if (Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer) === builtInTracer) return untraced(request)
     const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
     if (disabledWhen(request) || Either.isLeft(urlResult)) return untraced(request)
     const url = urlResult.right

@@ -65,6 +65,7 @@ export interface Exchange {
 }
 
 const MAX_HEAD = 64 * 1024
+const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"])
 /** The static read buffer of a connection. */
 const READ_BUFFER = 64 * 1024
 const IDLE_SOCKET_MILLIS = 4_000
@@ -231,8 +232,8 @@ const kill = (s: Net.Socket) => {
 export interface Pool {
   /**
    * Send `head` (the request line and headers, without the final empty line) and the body
-   * written by `body` on a pooled connection. A request that finds a reused connection closed
-   * before any answer is sent again once on a new one.
+   * written by `body` on a pooled connection. An idempotent request that finds a reused
+   * connection closed before any answer is sent again once on a new one.
    */
   readonly request: (origin: Origin, method: string, head: string, body: BodyWriter | undefined, handlers: Handlers) => Exchange
   readonly close: () => void
@@ -402,7 +403,8 @@ class Request implements Exchange {
 
   private start(s: Net.Socket, reused: boolean): void {
     this.socket = s
-    this.mayRetry = reused
+    // a request that may have reached the server is sent again only when that is harmless
+    this.mayRetry = reused && IDEMPOTENT.has(this.method)
     this.parser = new AnswerParser({
       onHead: (status, headers) => {
         this.answered = true
@@ -416,8 +418,8 @@ class Request implements Exchange {
     s.on("error", this.onError)
     s.on("close", this.onClose)
     s.on("timeout", this.onTimeout)
-    if (this.idleMillis > 0) s.setTimeout(this.idleMillis)
     if (this.paused) s.pause()
+    else if (this.idleMillis > 0) s.setTimeout(this.idleMillis)
     const body = this.body
     if (body === undefined) {
       s.write(this.head + "\r\n\r\n", "latin1")
@@ -459,7 +461,8 @@ class Request implements Exchange {
     this.fail(new Error(this.answered ? "the connection closed before the end of the answer" : "the connection closed before an answer"))
   }
 
-  private readonly onTimeout = (): void => this.fail(new Error(`no data for ${this.idleMillis / 1000} seconds`))
+  private readonly onTimeout = (): void =>
+    this.fail(Object.assign(new Error(`no data for ${this.idleMillis / 1000} seconds`), { code: "ETIMEDOUT" }))
 
   /** A reused connection the server had closed: the request once more on a new one. */
   private retry(): void {
@@ -498,16 +501,20 @@ class Request implements Exchange {
     else kill(s)
   }
 
+  // a reader that takes its time is not a silent connection: the idle timer waits while paused
   pause(): void {
     if (this.paused || this.finished) return
     this.paused = true
     this.socket?.pause()
+    if (this.idleMillis > 0) this.socket?.setTimeout(0)
   }
 
   resume(): void {
     if (!this.paused) return
     this.paused = false
+    if (this.finished) return
     this.socket?.resume()
+    if (this.idleMillis > 0) this.socket?.setTimeout(this.idleMillis)
   }
 
   abort(): void {
@@ -518,7 +525,7 @@ class Request implements Exchange {
 
   setIdleTimeout(millis: number): void {
     this.idleMillis = millis
-    if (this.socket !== undefined && !this.finished) this.socket.setTimeout(millis)
+    if (this.socket !== undefined && !this.finished && !this.paused) this.socket.setTimeout(millis)
   }
 }
 

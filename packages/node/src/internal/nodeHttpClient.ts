@@ -18,7 +18,9 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
+import * as ApiClient from "@neuro-sdk/core/ApiClient"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
@@ -37,6 +39,8 @@ const PREALLOCATE = 8 * 1024 * 1024
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 /** What `node:http` refuses in a header value (it would break the head). */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+/** A request target that needs no encoding (printable ASCII, no space). */
+const PLAIN_TARGET = /^\/[\x21-\x7e]*$/
 const NO_BODY_METHODS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"])
 
 /**
@@ -45,7 +49,7 @@ const NO_BODY_METHODS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"])
  */
 const transportError = (error: Error, answered: boolean): Error => {
   if ((error as { code?: unknown }).code !== undefined) return error
-  if (/closed before|no data for/.test(error.message)) {
+  if (/closed before/.test(error.message)) {
     return Object.assign(error, { code: answered ? "ERR_STREAM_PREMATURE_CLOSE" : "ECONNRESET" })
   }
   return error
@@ -253,12 +257,16 @@ class LeanResponse extends Inspectable.Class implements HttpClientResponse.HttpC
 }
 
 /** The head of a request (without its final empty line), or the reason it cannot be sent. */
-const headOf = (request: HttpClientRequest.HttpClientRequest, url: URL, contentLength: number | undefined): string | Error => {
-  const target = url.pathname + url.search
+const headOf = (
+  request: HttpClientRequest.HttpClientRequest,
+  target: string,
+  origin: Http1.Origin,
+  contentLength: number | undefined
+): string | Error => {
   if (/\s/.test(target)) return new Error("the request path holds white space")
-  let head = `${request.method} ${target === "" ? "/" : target} HTTP/1.1`
+  let head = `${request.method} ${target} HTTP/1.1`
   const headers = request.headers
-  if (headers["host"] === undefined) head += `\r\nhost: ${url.host}`
+  if (headers["host"] === undefined) head += `\r\nhost: ${origin.authority}`
   for (const name in headers) {
     if (name === "content-length") continue
     const value = headers[name]!
@@ -271,10 +279,53 @@ const headOf = (request: HttpClientRequest.HttpClientRequest, url: URL, contentL
   return head
 }
 
-const send = (pool: () => Http1.Pool, request: HttpClientRequest.HttpClientRequest, url: URL, bytes: Uint8Array | undefined) =>
+/** Where a request goes: its origin and request target. */
+interface Target {
+  readonly origin: Http1.Origin
+  readonly target: string
+}
+
+/**
+ * The origins seen, by `scheme://authority`: a request to a known origin whose URL needs no
+ * parameters added is split without parsing a `URL`.
+ */
+class Targets {
+  private readonly origins = new Map<string, Http1.Origin>()
+
+  of(request: HttpClientRequest.HttpClientRequest): Target | "fallback" | Error {
+    const raw = request.url
+    if (request.urlParams.length === 0 && request.hash._tag === "None" && raw.indexOf("#") < 0) {
+      const slash = raw.indexOf("/", raw.indexOf("//") + 2)
+      const origin = slash < 0 ? undefined : this.origins.get(raw.slice(0, slash))
+      const target = origin === undefined ? "" : raw.slice(slash)
+      // a URL made by `URL` is already encoded; anything else is parsed (and encoded) below
+      if (origin !== undefined && PLAIN_TARGET.test(target)) return { origin, target }
+    }
+    const url = UrlParams.makeUrl(raw, request.urlParams, request.hash)
+    if (url._tag === "Left") return url.left
+    const u = url.right
+    if (u.protocol !== "http:" && u.protocol !== "https:") return "fallback"
+    const origin = Http1.originOf(u)
+    this.origins.set(origin.key, origin)
+    return { origin, target: (u.pathname + u.search) || "/" }
+  }
+}
+
+const send = (pool: () => Http1.Pool, request: HttpClientRequest.HttpClientRequest, to: Target, bytes: Uint8Array | undefined) =>
+  Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((fiber) =>
+    exchange(pool, request, to, bytes, fiber.getFiberRef(ApiClient.currentIdleTimeout))
+  )
+
+const exchange = (
+  pool: () => Http1.Pool,
+  request: HttpClientRequest.HttpClientRequest,
+  to: Target,
+  bytes: Uint8Array | undefined,
+  idleMillis: number | undefined
+) =>
   Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
     const transport = (cause: unknown) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
-    const head = headOf(request, url, bytes?.length)
+    const head = headOf(request, to.target, to.origin, bytes?.length)
     if (head instanceof Error) {
       resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Encode", cause: head })))
       return
@@ -285,7 +336,7 @@ const send = (pool: () => Http1.Pool, request: HttpClientRequest.HttpClientReque
       socket.write(bytes)
       done()
     }
-    const exchange = pool().request(Http1.originOf(url), request.method, head, writer, {
+    const ongoing = pool().request(to.origin, request.method, head, writer, {
       onHead: (status, headers) => {
         answered = true
         const length = headers["content-length"]
@@ -300,9 +351,29 @@ const send = (pool: () => Http1.Pool, request: HttpClientRequest.HttpClientReque
         else resume(Effect.fail(transport(e)))
       }
     })
-    body.exchange = exchange
+    body.exchange = ongoing
+    if (idleMillis !== undefined && idleMillis > 0) ongoing.setIdleTimeout(idleMillis)
     return Effect.sync(() => {
-      if (!answered) exchange.abort()
+      if (!answered) ongoing.abort()
+    })
+  })
+
+/**
+ * A request for the fallback client, which knows nothing of `currentIdleTimeout`: the wait for
+ * the answer's head is bounded by it (the body, read later, is not).
+ */
+const viaFallback = (fallback: HttpClient.HttpClient, request: HttpClientRequest.HttpClientRequest) =>
+  Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
+    const idle = fiber.getFiberRef(ApiClient.currentIdleTimeout)
+    if (idle === undefined || idle <= 0) return fallback.execute(request)
+    return Effect.timeoutFail(fallback.execute(request), {
+      duration: Duration.millis(idle),
+      onTimeout: () =>
+        new HttpClientError.RequestError({
+          request,
+          reason: "Transport",
+          cause: Object.assign(new Error(`no answer within ${idle / 1000} seconds`), { code: "ETIMEDOUT" })
+        })
     })
   })
 
@@ -315,17 +386,16 @@ const send = (pool: () => Http1.Pool, request: HttpClientRequest.HttpClientReque
 export const make = (modules: Modules, fallback: HttpClient.HttpClient): { readonly client: HttpClient.HttpClient; readonly close: () => void } => {
   let pool: Http1.Pool | undefined
   const getPool = () => pool ??= Http1.makePool(modules)
+  const targets = new Targets()
   const client = HttpClient.makeWith<HttpClientError.HttpClientError, never, HttpClientError.HttpClientError, never>(
     (effect) =>
       Effect.flatMap(effect, (request) => {
         const body = request.body
-        if (body._tag !== "Empty" && body._tag !== "Uint8Array") return fallback.execute(request)
-        const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-        if (url._tag === "Left") {
-          return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
-        }
-        if (url.right.protocol !== "http:" && url.right.protocol !== "https:") return fallback.execute(request)
-        return send(getPool, request, url.right, body._tag === "Uint8Array" ? body.body : undefined)
+        if (body._tag !== "Empty" && body._tag !== "Uint8Array") return viaFallback(fallback, request)
+        const to = targets.of(request)
+        if (to === "fallback") return viaFallback(fallback, request)
+        if (to instanceof Error) return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: to }))
+        return send(getPool, request, to, body._tag === "Uint8Array" ? body.body : undefined)
       }),
     Effect.succeed
   )

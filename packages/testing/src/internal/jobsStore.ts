@@ -200,8 +200,10 @@ export const restarts = (job: JobRecord) =>
 
 /** @internal */
 export interface LogEntry {
+  /** When it was read (microseconds since the epoch). */
   readonly at: number
   readonly fd: 1 | 2
+  /** What one read of the job's output gave: whole lines, the last one possibly without its newline. */
   readonly data: Uint8Array
 }
 
@@ -225,29 +227,18 @@ export class LogBook {
 
   constructor(private readonly file: string | undefined) {}
 
+  /**
+   * What the job wrote in one read: one entry (its lines share the time they were read at), and
+   * one append to the log file, where each line gets its CRI prefix (`F` for a full line, `P`
+   * for a last line without its newline, as the runtime writes a line split across reads).
+   */
   append(fd: 1 | 2, data: Uint8Array): void {
-    if (this.ended) return
-    const at = nowMicros()
-    let start = 0
-    for (let i = 0; i < data.length; i++) {
-      if (data[i] === 10) {
-        this.push({ at, fd, data: data.subarray(start, i + 1) })
-        start = i + 1
-      }
-    }
-    if (start < data.length) this.push({ at, fd, data: data.subarray(start) })
-  }
-
-  private push(entry: LogEntry): void {
+    if (this.ended || data.length === 0) return
+    const entry: LogEntry = { at: nowMicros(), fd, data }
     this.entries.push(entry)
     if (this.file !== undefined) {
-      const complete = entry.data[entry.data.length - 1] === 10
-      const text = Buffer.from(complete ? entry.data.subarray(0, entry.data.length - 1) : entry.data).toString("utf8")
       try {
-        fs.appendFileSync(
-          this.file,
-          `${rfc3339Nano(entry.at)} ${entry.fd === 1 ? "stdout" : "stderr"} ${complete ? "F" : "P"} ${text}\n`
-        )
+        fs.appendFileSync(this.file, criLines(entry))
       } catch {
         // the data dir went away (platform closing)
       }
@@ -301,19 +292,48 @@ export class LogBook {
 
   /** The end of the log as Kubernetes keeps it as a termination message (last 80 lines, at most 2 KiB). */
   tail(): string | null {
-    const lines: Array<string> = []
-    let text = ""
-    for (let i = this.entries.length - 1; i >= 0 && lines.length < 80; i--) {
-      lines.unshift(Buffer.from(this.entries[i]!.data).toString("utf8"))
-      text = lines.join("")
-      if (Buffer.byteLength(text) > 2048) {
-        text = Buffer.from(text).subarray(-2048).toString("utf8")
-        break
-      }
+    const parts: Array<Uint8Array> = []
+    let newlines = 0
+    let bytes = 0
+    for (let i = this.entries.length - 1; i >= 0 && newlines <= 80 && bytes <= 2048 * 4; i--) {
+      const data = this.entries[i]!.data
+      parts.unshift(data)
+      bytes += data.length
+      for (const b of data) if (b === 10) newlines++
     }
-    return text === "" ? null : text
+    const lines = splitLines(Buffer.concat(parts)).slice(-80)
+    let text = Buffer.concat(lines)
+    if (text.length > 2048) text = text.subarray(-2048)
+    return text.length === 0 ? null : text.toString("utf8")
   }
 }
+
+/** The lines of `data`, each with its newline (the last one may have none). */
+/** @internal */
+export const splitLines = (data: Uint8Array): Array<Uint8Array> => {
+  const lines: Array<Uint8Array> = []
+  let start = 0
+  for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, start)) {
+    lines.push(data.subarray(start, nl + 1))
+    start = nl + 1
+  }
+  if (start < data.length) lines.push(data.subarray(start))
+  return lines
+}
+
+/** An entry's lines in the CRI log format of Kubernetes nodes. */
+const criLines = (entry: LogEntry): Buffer => {
+  const stamp = `${rfc3339Nano(entry.at)} ${entry.fd === 1 ? "stdout" : "stderr"} `
+  const full = Buffer.from(stamp + "F ", "latin1")
+  const parts: Array<Uint8Array> = []
+  for (const line of splitLines(entry.data)) {
+    if (line[line.length - 1] === 10) parts.push(full, line)
+    else parts.push(Buffer.from(stamp + "P ", "latin1"), line, NEWLINE)
+  }
+  return Buffer.concat(parts)
+}
+
+const NEWLINE = Buffer.from("\n")
 
 // ---------------------------------------------------------------------------- options
 

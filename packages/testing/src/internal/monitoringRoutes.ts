@@ -18,7 +18,7 @@ import * as net from "node:net"
 import { handle, reply } from "./http.js"
 import { forbidden, mayAccess, parseDate } from "./jobsRoutes.js"
 import { shlexSplit } from "./jobsShell.js"
-import { current, isFinished, isoformat, type JobRecord, jobsStoreOf, jobUri, type LogEvent, rfc3339Nano } from "./jobsStore.js"
+import { current, isFinished, isoformat, type JobRecord, jobsStoreOf, jobUri, type LogEvent, rfc3339Nano, splitLines } from "./jobsStore.js"
 import type { Identity, PlatformState } from "./state.js"
 
 const isWebSocket = (req: HttpServerRequest.HttpServerRequest) =>
@@ -193,9 +193,12 @@ export const monitoringRoutes = (state: PlatformState) => {
             if (o.debug) parts.push(enc.encode(`~~~ Live logs from ${strDate(o.since)} (started at ${strDate(started)})\n`))
           }
           if (!e.live) hasArchive = true
-          if (o.timestamps) parts.push(enc.encode(rfc3339Nano(e.entry.at) + " "))
-          parts.push(e.entry.data)
-          return concatBytes(parts)
+          if (o.timestamps) {
+            // every line of the read gets its time
+            const stamp = enc.encode(rfc3339Nano(e.entry.at) + " ")
+            for (const line of splitLines(e.entry.data)) parts.push(stamp, line)
+          } else parts.push(e.entry.data)
+          return parts.length === 1 ? parts[0]! : concatBytes(parts)
         }),
         Stream.mapChunks((chunk) => (chunk.length <= 1 ? chunk : Chunk.of(concatBytes([...chunk]))))
       )
