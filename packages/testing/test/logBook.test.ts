@@ -11,6 +11,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import { join } from "node:path"
 import { LogBook, splitLines } from "../src/internal/jobsStore.js"
+import { packFrames } from "../src/internal/monitoringRoutes.js"
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -83,4 +84,13 @@ describe("LogBook", () => {
         [["a\nb\n", false], ["c\n", true]]
       )
     }))
+
+  it("log messages are at most 64 KiB: small reads gathered, a large one cut, nothing lost or reordered", () => {
+    const pieces = [Buffer.alloc(10, 1), Buffer.alloc(200_000, 2), Buffer.alloc(5, 3), Buffer.alloc(65_536 - 5, 4), Buffer.alloc(1, 5)]
+    const frames = packFrames(pieces)
+    for (const f of frames) assert.isAtMost(f.length, 65_536)
+    assert.isTrue(Buffer.concat(frames).equals(Buffer.concat(pieces)))
+    assert.strictEqual(frames.length, Math.ceil(Buffer.concat(pieces).length / 65_536))
+    assert.deepStrictEqual(packFrames([]), [])
+  })
 })

@@ -82,6 +82,39 @@ const concatBytes = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
   return out
 }
 
+/**
+ * The largest message of the log: platform-monitoring forwards the log as it reads it from the
+ * node, a few KiB to 64 KiB at a time (aiohttp clients refuse websocket messages over 4 MiB).
+ */
+const LOG_FRAME = 64 * 1024
+
+/**
+ * `pieces` as messages of at most `LOG_FRAME` bytes: small pieces gathered, a large one cut.
+ *
+ * @internal
+ */
+export const packFrames = (pieces: Iterable<Uint8Array>): Array<Uint8Array> => {
+  const frames: Array<Uint8Array> = []
+  let pending: Array<Uint8Array> = []
+  let size = 0
+  const flush = () => {
+    if (size > 0) frames.push(concatBytes(pending))
+    pending = []
+    size = 0
+  }
+  for (const piece of pieces) {
+    for (let at = 0; at < piece.length;) {
+      const n = Math.min(LOG_FRAME - size, piece.length - at)
+      pending.push(at === 0 && n === piece.length ? piece : piece.subarray(at, at + n))
+      size += n
+      at += n
+      if (size === LOG_FRAME) flush()
+    }
+  }
+  flush()
+  return frames
+}
+
 /** @internal */
 export const monitoringRoutes = (state: PlatformState) => {
   const store = () => jobsStoreOf(state)
@@ -200,7 +233,7 @@ export const monitoringRoutes = (state: PlatformState) => {
           } else parts.push(e.entry.data)
           return parts.length === 1 ? parts[0]! : concatBytes(parts)
         }),
-        Stream.mapChunks((chunk) => (chunk.length <= 1 ? chunk : Chunk.of(concatBytes([...chunk]))))
+        Stream.mapChunks((chunk) => Chunk.unsafeFromArray(packFrames(chunk)))
       )
     )
   }
