@@ -32,6 +32,8 @@ export type Modules = Http1.Modules
 
 /** A body buffered beyond this pauses the connection until its reader takes it. */
 const HIGH_WATER = 1024 * 1024
+/** About how much of a body one pull of its stream takes. */
+const STREAM_PIECE = 64 * 1024
 /** A `Content-Length` up to this is read into one buffer made when the head arrives. */
 const PREALLOCATE = 8 * 1024 * 1024
 
@@ -117,6 +119,30 @@ class Body {
     }
     this.buffered = 0
     this.exchange?.resume()
+    return out
+  }
+
+  /**
+   * The oldest bytes received, about `limit` of them (whole reads): a stream reader takes the
+   * body in pieces, so that what it makes of one piece is done with before the next (objects
+   * decoded from a whole megabyte at once outlive young-generation collections).
+   */
+  takeSome(limit: number): Array<Buffer> {
+    let out: Array<Buffer>
+    let size = 0
+    if (this.whole !== undefined && this.filled > 0) {
+      size = Math.min(this.filled, limit)
+      out = [this.whole.subarray(0, size)]
+      this.whole = this.whole.subarray(size)
+      this.filled -= size
+    } else {
+      out = []
+      let i = 0
+      while (i < this.chunks.length && size < limit) size += this.chunks[i++]!.length
+      out = this.chunks.splice(0, i)
+    }
+    this.buffered -= size
+    if (this.buffered <= HIGH_WATER) this.exchange?.resume()
     return out
   }
 
@@ -227,7 +253,7 @@ class LeanResponse extends Inspectable.Class implements HttpClientResponse.HttpC
     unread.unregister(this)
     const body = this.body
     const next: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<HttpClientError.ResponseError>> = Effect.suspend(() => {
-      if (body.pending) return Effect.succeed(Chunk.unsafeFromArray<Uint8Array>(body.take()))
+      if (body.pending) return Effect.succeed(Chunk.unsafeFromArray<Uint8Array>(body.takeSome(STREAM_PIECE)))
       if (body.error !== undefined) return Effect.fail(Option.some(this.onError(body.error)))
       if (body.ended) return Effect.fail(Option.none())
       return Effect.flatMap(Effect.async<void>((resume) => body.wait(() => resume(Effect.void))), () => next)
