@@ -93,7 +93,11 @@ export const start = async (options: LocalPlatform.ServeOptions = {}): Promise<H
 }
 
 /** Runs `script -qec CMD /dev/null` so CMD sees a terminal of the given size on stdout. */
-export const underTerminal = (harness: Harness, args: ReadonlyArray<string>, options: { readonly columns?: number } = {}) =>
+export const underTerminal = (
+  harness: Harness,
+  args: ReadonlyArray<string>,
+  options: { readonly columns?: number; readonly env?: Readonly<Record<string, string>> } = {}
+) =>
   new Promise<Result>((resolve) => {
     const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ")
     const columns = options.columns ?? 100
@@ -104,7 +108,7 @@ export const underTerminal = (harness: Harness, args: ReadonlyArray<string>, opt
     execFile(
       "script",
       ["-qec", command, "/dev/null"],
-      { cwd: harness.work, env: { ...env, HOME: join(harness.root, "home"), NEUROMATION_CONFIG: harness.configDir, TERM: "xterm" }, encoding: "utf8", timeout: 120_000, maxBuffer: 64 * 2 ** 20 },
+      { cwd: harness.work, env: { ...env, HOME: join(harness.root, "home"), NEUROMATION_CONFIG: harness.configDir, TERM: "xterm", ...options.env }, encoding: "utf8", timeout: 120_000, maxBuffer: 64 * 2 ** 20 },
       (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
     )
   })

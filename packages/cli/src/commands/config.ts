@@ -10,6 +10,7 @@ import { Config } from "@neuro-sdk/core/Config"
 import { DEFAULT_API_URL, Factory } from "@neuro-sdk/core/Factory"
 import { Jobs } from "@neuro-sdk/core/Jobs"
 import type { Cluster, Preset } from "@neuro-sdk/core/ServerConfig"
+import * as BigDecimal from "effect/BigDecimal"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -122,6 +123,9 @@ const showToken = Command.make("show-token", {}, () =>
     yield* print(Redacted.value(yield* config.token))
   }))).pipe(Command.withDescription("Print the current authorization token."))
 
+/** A decimal as text (a `BigDecimal`, or the string older models carried). */
+const decimal = (value: unknown): string => (BigDecimal.isBigDecimal(value) ? BigDecimal.format(value) : String(value))
+
 /** A cluster's presets by name (a map, or the list older models carried). */
 const presetMap = (presets: ReadonlyMap<string, Preset> | ReadonlyArray<Preset>): ReadonlyMap<string, Preset> =>
   "get" in presets ? presets : new Map(presets.map((p) => [p.name, p]))
@@ -149,7 +153,7 @@ const presetsTable = (presets: ReadonlyMap<string, Preset>, capacity: Readonly<R
       p.gpu ? `${p.gpu} x ${p.gpuModel ?? ""}` : "",
       ...(capacity !== undefined ? [capacity[name] !== undefined ? String(capacity[name]) : ""] : []),
       ...(hasTpu ? [p.tpuType ? `${p.tpuType}/${p.tpuSoftwareVersion ?? ""}` : ""] : []),
-      String(p.creditsPerHour)
+      decimal(p.creditsPerHour)
     ])
     return ["Resource Presets:", ...Table.render(columns, rows, { width: term.width, term })]
   })
