@@ -92,6 +92,9 @@ const askLine = (question: string) =>
     const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
     rl.question(question, (answer) => {
       rl.close()
+      // a piped stdin would keep the process alive once the command is done
+      process.stdin.pause()
+      ;(process.stdin as { unref?: () => void }).unref?.()
       resume(Effect.succeed(answer.trim()))
     })
   })

@@ -445,6 +445,7 @@ const pump = (stream: import("@neuro-sdk/core/Jobs").StdStream) =>
     const code = yield* loop
     process.stdin.off("data", onData)
     process.stdin.pause()
+    ;(process.stdin as { unref?: () => void }).unref?.()
     return code
   })
 
