@@ -5,10 +5,11 @@
  * file and directory transfers with update/continue, filters and progress, recursive removal).
  * The counterpart of neuro-sdk's `client.buckets`.
  *
- * Blob operations go through a provider chosen by the bucket's provider type. S3-compatible
- * providers (`aws`, `minio`, `open_stack`) are implemented (SigV4-signed requests over the SDK's
- * own HTTP transport, so they work in a browser too); `azure` and `gcp` buckets fail with a
- * `NotSupportedError` naming the provider (the platform API calls work for every provider).
+ * Blob operations go through a provider chosen by the bucket's provider type, each speaking the
+ * provider's REST API over the SDK's own HTTP transport (so they work in a browser too): S3 for
+ * `aws`, `minio` and `open_stack` (SigV4-signed), Azure Blob Storage for `azure` (the SAS the
+ * platform hands out), Google Cloud Storage for `gcp` (the platform's access token, or a token from
+ * a service-account key).
  *
  * @since 1.0.0
  */
@@ -21,7 +22,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Stream from "effect/Stream"
 import type { ApiClient } from "./ApiClient.js"
 import type { Config } from "./Config.js"
-import type { ApiError, ConfigError, FileSystemError, InvalidInputError, NotSupportedError } from "./Errors.js"
+import type { ApiError, ConfigError, FileSystemError, InvalidInputError } from "./Errors.js"
 import * as internal from "./internal/buckets/service.js"
 import type {
   BlobCommonPrefix,
@@ -62,13 +63,13 @@ export class Buckets extends Context.Tag("@neuro-sdk/core/Buckets")<Buckets, Buc
 export type BucketEntry = BlobObject | BlobCommonPrefix
 
 /**
- * Everything a buckets call can fail with: platform and provider answers, bad input, local
- * file-system errors, and `NotSupportedError` for blob operations on Azure/GCS buckets.
+ * Everything a buckets call can fail with: platform and provider answers, bad input and local
+ * file-system errors.
  *
  * @since 1.0.0
  * @category models
  */
-export type BucketsError = ApiError | ConfigError | InvalidInputError | FileSystemError | NotSupportedError
+export type BucketsError = ApiError | ConfigError | InvalidInputError | FileSystemError
 
 /**
  * @since 1.0.0

@@ -15,8 +15,10 @@ import { disksRoutes } from "./disksRoutes.js"
 import { serviceAccountsRoutes } from "./serviceAccountsRoutes.js"
 import { jobsRoutes } from "./jobsRoutes.js"
 import { monitoringRoutes } from "./monitoringRoutes.js"
-import { bucketsRoutes } from "./bucketsRoutes.js"
-import { s3Routes } from "./s3Routes.js"
+import { bucketsRoutes } from "./buckets/routes.js"
+import { azureRoutes } from "./buckets/azure.js"
+import { gcsRoutes } from "./buckets/gcs.js"
+import { s3Routes } from "./buckets/s3.js"
 import { registryRoutes } from "./registryRoutes.js"
 import type { FaultDecision, PlatformState } from "./state.js"
 
@@ -171,6 +173,8 @@ const services: ReadonlyArray<Routes> = [
   jobsRoutes,
   bucketsRoutes,
   s3Routes,
+  azureRoutes,
+  gcsRoutes,
   registryRoutes
 ]
 

@@ -20,6 +20,12 @@ export interface ClusterSpec {
   readonly name: string
   readonly orgs?: ReadonlyArray<string | null> | undefined
   readonly presets?: ReadonlyArray<PresetSpec> | undefined
+  /**
+   * Provider of the buckets created on the cluster (default `minio`): `aws`, `minio` and
+   * `open_stack` buckets are served by the local S3 endpoint, `azure` by the Azure Blob one, `gcp`
+   * by the GCS one, each with credentials of that provider's shape.
+   */
+  readonly bucketProvider?: "aws" | "minio" | "open_stack" | "azure" | "gcp" | undefined
 }
 
 /** @internal */

@@ -1,14 +1,16 @@
 /**
  * The blob primitives every storage provider offers (neuro-sdk `BucketProvider`), and the choice
- * of a provider by the bucket's provider type.
+ * of a provider by the bucket's provider type (`s3.ts`, `azure.ts`, `gcs.ts`; `shared.ts` holds
+ * what they have in common).
  *
  * @internal
  */
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
 import type { ApiClient } from "../../ApiClient.js"
 import type { BlobObject, Bucket, BucketCredentials, BucketEntry, BucketsError } from "../../Buckets.js"
-import { NotSupportedError } from "../../Errors.js"
+import { makeAzureProvider } from "./azure.js"
+import { makeGcsProvider } from "./gcs.js"
 import { makeS3Provider } from "./s3.js"
 
 /** The client's clock minus the provider's, as an interval in seconds. */
@@ -32,6 +34,7 @@ export interface BlobProvider {
     progress?: ((bytes: number) => Effect.Effect<void>) | undefined
   ) => Effect.Effect<void, BucketsError>
   readonly fetchBlob: (key: string, offset: number) => Stream.Stream<Uint8Array, BucketsError>
+  /** Azure and GCS: `ResourceNotFound` when there is no such object; S3 says nothing. */
   readonly deleteBlob: (key: string) => Effect.Effect<void, BucketsError>
   /** The clock difference estimated from the provider's `Date` headers so far. */
   readonly timeDiff: Effect.Effect<TimeDiff>
@@ -39,7 +42,7 @@ export interface BlobProvider {
 
 /**
  * A provider session for one bucket. `credentials` asks the platform for (fresh) temporary
- * credentials; S3 sessions call it again shortly before the credentials expire.
+ * credentials; sessions call it again shortly before the credentials expire.
  */
 /** @internal */
 export const openProvider = (
@@ -53,13 +56,8 @@ export const openProvider = (
     case "open_stack":
       return makeS3Provider(api, bucket, credentials)
     case "azure":
+      return makeAzureProvider(api, bucket, credentials)
     case "gcp":
-      return Effect.fail(
-        new NotSupportedError({
-          description: `Blob operations on ${bucket.provider === "azure" ? "Azure Blob Storage" : "Google Cloud Storage"} buckets ` +
-            `(provider "${bucket.provider}", bucket ${bucket.name ?? bucket.id}) are not supported by neuro-sdk-ts; ` +
-            "the bucket API calls (get, credentials, signed URLs...) work"
-        })
-      )
+      return makeGcsProvider(api, bucket, credentials)
   }
 }

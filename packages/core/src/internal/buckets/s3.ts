@@ -11,15 +11,15 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import type { ApiClient } from "../../ApiClient.js"
 import type { Bucket, BucketCredentials, BucketEntry, BucketsError } from "../../Buckets.js"
 import * as Errors from "../../Errors.js"
-import type { BlobProvider, TimeDiff } from "./provider.js"
+import type { BlobProvider } from "./provider.js"
+import { badCredentials, checkKey, checkRange, makeClock, malformed, renewing, whenMissing as whenMissingIn } from "./shared.js"
 import { canonicalQuery, EMPTY_SHA256, sha256Hex, signHeaders, uriEncode } from "./sigV4.js"
-import { childrenNamed, childText, escapeXml, parseXml, type XmlElement } from "./xml.js"
-import { clockSample, concatBytes } from "../transfer.js"
+import { childrenNamed, childText, errorDocText, escapeXml, parseXml, type XmlElement } from "./xml.js"
+import { concatBytes } from "../transfer.js"
 import { withoutTrailingSlashes } from "../uri.js"
 import { BlobCommonPrefix, BlobObject } from "./models.js"
 
@@ -27,21 +27,18 @@ import { BlobCommonPrefix, BlobObject } from "./models.js"
 /** @internal */
 export const MIN_PART_SIZE = 10 * 2 ** 20
 
-/** Temporary credentials are renewed this long before they expire (botocore: 10 to 15 minutes). */
-const REFRESH_MARGIN_MS = 10 * 60 * 1000
-
 interface S3Credentials {
   readonly accessKeyId: string
   readonly secretAccessKey: Redacted.Redacted<string>
   readonly sessionToken: Redacted.Redacted<string> | undefined
   /** Milliseconds since the epoch; `undefined` for static keys. */
-  readonly expiration: number | undefined
+  readonly expiresAt: number | undefined
   readonly endpoint: URL | undefined
   readonly region: string
   readonly bucketName: string
 }
 
-const bad = (description: string) => new Errors.MalformedResponse({ description: `bucket credentials: ${description}` })
+const bad = badCredentials
 
 const parseCredentials = (c: BucketCredentials): Effect.Effect<S3Credentials, Errors.MalformedResponse> =>
   Effect.suspend(() => {
@@ -55,10 +52,10 @@ const parseCredentials = (c: BucketCredentials): Effect.Effect<S3Credentials, Er
     if (accessKeyId === undefined || secret === undefined) return Effect.fail(bad("no access_key_id / secret_access_key"))
     if (bucketName === undefined || bucketName === "") return Effect.fail(bad("no bucket_name"))
     const expirationText = get("expiration")
-    let expiration: number | undefined
+    let expiresAt: number | undefined
     if (expirationText !== undefined) {
-      expiration = Date.parse(expirationText)
-      if (Number.isNaN(expiration)) return Effect.fail(bad("expiration is not an ISO 8601 date"))
+      expiresAt = Date.parse(expirationText)
+      if (Number.isNaN(expiresAt)) return Effect.fail(bad("expiration is not an ISO 8601 date"))
       if (c.credentials["session_token"] === undefined) return Effect.fail(bad("expiring credentials without session_token"))
     }
     const endpointText = get("endpoint_url")
@@ -75,7 +72,7 @@ const parseCredentials = (c: BucketCredentials): Effect.Effect<S3Credentials, Er
       accessKeyId,
       secretAccessKey: secret,
       sessionToken: c.credentials["session_token"],
-      expiration,
+      expiresAt,
       endpoint,
       region: get("region_name") || "us-east-1",
       bucketName
@@ -91,16 +88,7 @@ const urlDecode = (s: string): string => {
   }
 }
 
-/** The S3 `<Error>` document of an answer, as `Code: Message`, when the body is one. */
-const s3ErrorText = (body: string): string | undefined => {
-  if (!body.trimStart().startsWith("<")) return undefined
-  const doc = parseXml(body)
-  if (typeof doc === "string" || doc.name !== "Error") return undefined
-  const code = childText(doc, "Code")
-  const message = childText(doc, "Message")
-  if (code === undefined) return undefined
-  return message === undefined || message === "" ? code : `${code}: ${message}`
-}
+const s3ErrorText = errorDocText
 
 /** @internal */
 export const makeS3Provider = (
@@ -109,39 +97,8 @@ export const makeS3Provider = (
   fetchCredentials: Effect.Effect<BucketCredentials, BucketsError>
 ): Effect.Effect<BlobProvider, BucketsError> =>
   Effect.gen(function*() {
-    const initial = yield* Effect.flatMap(fetchCredentials, parseCredentials)
-    const state = yield* Ref.make(initial)
-    const refreshLock = yield* Effect.makeSemaphore(1)
-    const clock = yield* Ref.make<TimeDiff | undefined>(undefined)
-    const bucketLabel = bucket.name ?? bucket.id
-
-    const current = refreshLock.withPermits(1)(Effect.gen(function*() {
-      const c = yield* Ref.get(state)
-      if (c.expiration === undefined || Date.now() < c.expiration - REFRESH_MARGIN_MS) return c
-      const fresh = yield* Effect.flatMap(fetchCredentials, parseCredentials)
-      yield* Ref.set(state, fresh)
-      return fresh
-    }))
-
-    /** neuro-sdk's moving average of the clock difference, from each answer's `Date`. */
-    const recordClock = (t0: number, response: HttpClientResponse.HttpClientResponse) =>
-      Effect.suspend(() => {
-        const sample = clockSample(t0, response)
-        if (sample === undefined) return Effect.void
-        return Ref.update(clock, (prev) =>
-          prev === undefined ? sample : { min: prev.min * 0.9 + sample.min * 0.1, max: prev.max * 0.9 + sample.max * 0.1 })
-      })
-
-    const checkKey = (key: string) =>
-      key.split("/").some((s) => s === "." || s === "..")
-        ? Effect.fail(
-          new Errors.InvalidInputError({
-            kind: "option",
-            input: key,
-            description: "an object key with a \".\" or \"..\" path segment cannot be sent in a URL"
-          })
-        )
-        : Effect.void
+    const current = yield* renewing(fetchCredentials, parseCredentials)
+    const clock = yield* makeClock
 
     /** The URL (without query) and the path to sign, path-style under a custom endpoint. */
     const target = (c: S3Credentials, key: string | undefined) => {
@@ -206,12 +163,9 @@ export const makeS3Provider = (
         const response = yield* api.execute(request, { auth: false, idempotent: call.method !== "POST" }).pipe(
           Effect.mapError(mapError({ method: call.method, url }))
         )
-        yield* recordClock(t0, response)
+        yield* clock.record(t0, response)
         return response
       })
-
-    const malformed = (response: HttpClientResponse.HttpClientResponse, description: string) =>
-      new Errors.MalformedResponse({ description, status: response.status, method: response.request.method, url: response.request.url })
 
     const readXml = (response: HttpClientResponse.HttpClientResponse, root: string) =>
       Effect.flatMap(api.text(response), (text): Effect.Effect<XmlElement, BucketsError> => {
@@ -224,11 +178,7 @@ export const makeS3Provider = (
         return Effect.succeed(doc)
       })
 
-    const notFound = (key: string) =>
-      new Errors.ResourceNotFound({ description: `There is no object with key ${key} in bucket ${bucketLabel}`, status: 404 })
-
-    const whenMissing = (key: string) => <A, R>(effect: Effect.Effect<A, BucketsError, R>) =>
-      Effect.catchIf(effect, (e) => e._tag === "ResourceNotFound", () => Effect.fail(notFound(key)))
+    const whenMissing = (key: string) => whenMissingIn(bucket, key)
 
     // ------------------------------------------------------------------ list
     interface Page {
@@ -292,14 +242,7 @@ export const makeS3Provider = (
     const fetchBlob = (key: string, offset: number): Stream.Stream<Uint8Array, BucketsError> =>
       Stream.unwrap(Effect.gen(function*() {
         const response = yield* send({ method: "GET", key, headers: offset > 0 ? { range: `bytes=${offset}-` } : {} }).pipe(whenMissing(key))
-        if (offset > 0) {
-          const range = response.headers["content-range"]
-          const m = range === undefined ? null : /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/.exec(range.trim())
-          if (response.status !== 206 || m === null || Number(m[1]) !== offset) {
-            yield* Effect.ignore(response.text)
-            return yield* Effect.fail(malformed(response, `a ranged GetObject answered ${response.status} ${range ?? "without Content-Range"}`))
-          }
-        }
+        yield* checkRange(response, offset)
         return api.body(response)
       }))
 
@@ -378,7 +321,7 @@ export const makeS3Provider = (
       putBlob,
       fetchBlob,
       deleteBlob,
-      timeDiff: Effect.map(Ref.get(clock), (d) => d ?? { min: 0, max: 0 })
+      timeDiff: clock.timeDiff
     }
     return provider
   })

@@ -593,7 +593,10 @@ export const make = Effect.gen(function*() {
           else tasks.push(removeFile(e.key))
         }
         yield* Effect.all(tasks, { concurrency: "unbounded", discard: true })
-        if (prefix !== "") yield* slots.withPermits(1)(provider.deleteBlob(prefix))
+        // the folder's marker; a folder that is only a prefix has none (Azure and GCS say so)
+        if (prefix !== "") {
+          yield* slots.withPermits(1)(provider.deleteBlob(prefix)).pipe(Effect.catchIf((e) => e._tag === "ResourceNotFound", () => Effect.void))
+        }
         yield* emit(() => new StorageProgressDelete({ uri: prefix === "" ? new URL(provider.bucket.uri.href + "/") : keyUrl(provider, prefix), isDir: true }))
       })
 

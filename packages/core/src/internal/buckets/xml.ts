@@ -1,6 +1,6 @@
 /**
- * The little XML the S3 API speaks: a strict element-tree reader (elements, text, entities,
- * CDATA; attributes and namespaces ignored) and an escaper for the bodies the client sends.
+ * The little XML the S3 and Azure Blob APIs speak: a strict element-tree reader (elements, text,
+ * entities, CDATA, attributes; namespaces ignored) and an escaper for the bodies the client sends.
  *
  * @internal
  */
@@ -10,6 +10,14 @@ export interface XmlElement {
   readonly name: string
   readonly children: ReadonlyArray<XmlElement>
   readonly text: string
+  /** Attributes by name (entities decoded; namespaces not resolved). */
+  readonly attributes: Readonly<Record<string, string>>
+}
+
+const attributesOf = (body: string): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const m of body.matchAll(/([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) out[m[1]!] = decodeEntities(m[2] ?? m[3] ?? "")
+  return out
 }
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: "\"", apos: "'" }
@@ -30,6 +38,7 @@ export const escapeXml = (s: string): string =>
 interface Building {
   readonly name: string
   readonly children: Array<XmlElement>
+  readonly attributes: Readonly<Record<string, string>>
   text: string
 }
 
@@ -72,7 +81,7 @@ export const parseXml = (text: string): XmlElement | string => {
         const name = text.slice(lt + 2, end).trim()
         const open = stack.pop()
         if (open === undefined || open.name !== name) return `unexpected closing tag </${name}>`
-        const done: XmlElement = { name: open.name, children: open.children, text: open.text }
+        const done: XmlElement = { name: open.name, children: open.children, text: open.text, attributes: open.attributes }
         if (stack.length > 0) stack[stack.length - 1]!.children.push(done)
         else if (root === undefined) root = done
         else return "more than one root element"
@@ -85,13 +94,14 @@ export const parseXml = (text: string): XmlElement | string => {
         const m = /^([A-Za-z_][\w.:-]*)/.exec(body)
         if (m === null) return "bad tag name"
         const name = m[1]!
+        const attributes = attributesOf(body.slice(name.length, selfClosing ? -1 : undefined))
         if (selfClosing) {
-          const done: XmlElement = { name, children: [], text: "" }
+          const done: XmlElement = { name, children: [], text: "", attributes }
           if (stack.length > 0) stack[stack.length - 1]!.children.push(done)
           else if (root === undefined) root = done
           else return "more than one root element"
         } else {
-          stack.push({ name, children: [], text: "" })
+          stack.push({ name, children: [], text: "", attributes })
         }
         i = end + 1
       }
@@ -114,3 +124,15 @@ export const childrenNamed = (e: XmlElement, name: string): ReadonlyArray<XmlEle
 /** The text of the first child with that name. */
 /** @internal */
 export const childText = (e: XmlElement, name: string): string | undefined => child(e, name)?.text
+
+/** The `<Error><Code/><Message/></Error>` document of an S3 or Azure answer, as `Code: Message`, when the body is one. */
+/** @internal */
+export const errorDocText = (body: string): string | undefined => {
+  if (!body.trimStart().startsWith("<")) return undefined
+  const doc = parseXml(body)
+  if (typeof doc === "string" || doc.name !== "Error") return undefined
+  const code = childText(doc, "Code")
+  const message = childText(doc, "Message")
+  if (code === undefined) return undefined
+  return message === undefined || message.trim() === "" ? code : `${code}: ${message.trim()}`
+}

@@ -3,8 +3,10 @@
  * `buckets_url`: buckets (`/buckets`: list, create, import/external, find/by_path, get, patch,
  * delete, make_tmp_credentials, sign_blob_url) and persistent credentials
  * (`/persistent_credentials`), same paths, bodies, lookups and status codes as the real server
- * (protocol/buckets.md §3). Buckets it creates are `minio` buckets of the local S3-compatible
- * endpoint (`s3Routes.ts`) at `{base}/s3`, whose objects live under `<dataDir>/buckets`.
+ * (protocol/buckets.md §3). Buckets it creates are of the cluster's `bucketProvider` (default
+ * `minio`), served by the local endpoint of that provider, with credentials of its shape: S3
+ * (`s3.ts`, at `{base}/s3`), Azure Blob (`azure.ts`, `{base}/azure`) or GCS (`gcs.ts`,
+ * `{base}/gcs`); objects live under `<dataDir>/buckets`.
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -12,115 +14,21 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import * as fsp from "node:fs/promises"
-import { join } from "node:path"
-import { authenticate, baseUrl, errorResponse, handle, jsonResponse, plainError, reply } from "./http.js"
-import { presignGet } from "./s3Routes.js"
-import type { Identity, PlatformState } from "./state.js"
-
-/** Wire strings of `Bucket.Provider` the 23.2 SDK understands. */
-/** @internal */
-export const PROVIDERS = ["aws", "minio", "azure", "gcp", "open_stack"] as const
-
-/** @internal */
-export type ProviderType = typeof PROVIDERS[number]
-
-/** @internal */
-export interface BucketRecord {
-  readonly id: string
-  readonly owner: string
-  readonly cluster: string
-  readonly org: string | null
-  readonly name: string | undefined
-  readonly provider: ProviderType
-  /** The bucket's name inside the provider (`credentials.bucket_name`). */
-  readonly providerBucketName: string
-  readonly createdAt: Date
-  readonly imported: boolean
-  public: boolean
-  /** Import credentials, handed out verbatim. */
-  readonly importCredentials: Readonly<Record<string, string>> | undefined
-}
-
-/** @internal */
-export interface PersistentRecord {
-  readonly id: string
-  readonly owner: string
-  readonly cluster: string
-  readonly name: string | undefined
-  readonly readOnly: boolean
-  bucketIds: Array<string>
-  readonly accessKeyId: string
-  readonly secret: string
-}
-
-/** A temporary key pair (`make_tmp_credentials`, or the one behind a signed URL). */
-/** @internal */
-export interface TemporaryKey {
-  readonly accessKeyId: string
-  readonly secret: string
-  readonly sessionToken: string | undefined
-  readonly expiresAt: number
-  readonly bucketIds: ReadonlyArray<string>
-  readonly write: boolean
-}
-
-/** An object of an emulated provider bucket; its bytes are in `file`. */
-/** @internal */
-export interface ObjectRecord {
-  readonly file: string
-  readonly size: number
-  readonly etag: string
-  readonly modified: Date
-}
-
-/** @internal */
-export interface MultipartUpload {
-  readonly key: string
-  readonly dir: string
-  readonly parts: Map<number, ObjectRecord>
-}
-
-/** An emulated S3 bucket: an index of objects in memory, their bytes in a folder. */
-/** @internal */
-export interface ProviderBucket {
-  readonly name: string
-  readonly dir: string
-  readonly objects: Map<string, ObjectRecord>
-  readonly uploads: Map<string, MultipartUpload>
-}
-
-/** Everything the buckets API and the S3 endpoint share. */
-/** @internal */
-export class BucketStore {
-  readonly buckets = new Map<string, BucketRecord>()
-  readonly persistent = new Map<string, PersistentRecord>()
-  readonly temporary = new Map<string, TemporaryKey>()
-  readonly providerBuckets = new Map<string, ProviderBucket>()
-  /** Region of the emulated endpoint. */
-  readonly region = "us-east-1"
-  constructor(readonly root: string) {}
-
-  providerBucket(name: string): ProviderBucket | undefined {
-    return this.providerBuckets.get(name)
-  }
-
-  /** The platform buckets backed by an emulated provider bucket. */
-  bucketsOn(providerBucketName: string): Array<BucketRecord> {
-    return [...this.buckets.values()].filter((b) => b.providerBucketName === providerBucketName && b.provider !== "azure" && b.provider !== "gcp")
-  }
-}
-
-const stores = new WeakMap<PlatformState, BucketStore>()
-
-/** @internal */
-export const bucketStore = (state: PlatformState): BucketStore => {
-  let store = stores.get(state)
-  if (store === undefined) {
-    store = new BucketStore(join(state.dataDir, "buckets"))
-    stores.set(state, store)
-  }
-  return store
-}
+import { authenticate, baseUrl, errorResponse, handle, jsonResponse, plainError, reply } from "../http.js"
+import type { Identity, PlatformState } from "../state.js"
+import { azureSas } from "./azure.js"
+import { gcsSignedUrl, serviceAccountKey } from "./gcs.js"
+import { presignGet } from "./s3.js"
+import {
+  type AccessToken,
+  type BucketRecord,
+  bucketStore,
+  endpointOf,
+  type PersistentRecord,
+  PROVIDERS,
+  type ProviderType,
+  type TemporaryKey
+} from "./store.js"
 
 const NAME_PATTERN = /^[a-z](?:-?[a-z0-9_-])*$/
 
@@ -179,7 +87,6 @@ const safeDecode = (s: string): string | undefined => {
 export const bucketsRoutes = (state: PlatformState) => {
   const store = bucketStore(state)
 
-  const endpointUrl = Effect.map(baseUrl, (base) => `${base}/s3`)
 
   const body = (req: HttpServerRequest.HttpServerRequest) =>
     Effect.flatMap(Effect.catchAll(req.json, () => reply(errorResponse(400, "Invalid JSON body"))), (b) =>
@@ -222,12 +129,7 @@ export const bucketsRoutes = (state: PlatformState) => {
     return Effect.void
   }
 
-  const makeProviderBucket = (name: string) =>
-    Effect.promise(async () => {
-      const dir = join(store.root, name)
-      await fsp.mkdir(dir, { recursive: true })
-      store.providerBuckets.set(name, { name, dir, objects: new Map(), uploads: new Map() })
-    })
+  const makeProviderBucket = (name: string) => Effect.promise(() => store.makeProviderBucket(name))
 
   // ------------------------------------------------------------------ buckets
   const list = (cluster: string, identity: Identity, req: HttpServerRequest.HttpServerRequest) => {
@@ -258,7 +160,7 @@ export const bucketsRoutes = (state: PlatformState) => {
         cluster,
         org,
         name,
-        provider: "minio",
+        provider: state.clusters.find((c) => c.name === cluster)?.bucketProvider ?? "minio",
         providerBucketName: providerName,
         createdAt: new Date(),
         imported: false,
@@ -346,7 +248,7 @@ export const bucketsRoutes = (state: PlatformState) => {
         else c.bucketIds = c.bucketIds.filter((id) => id !== b.id)
       }
       store.buckets.delete(b.id)
-      if (!b.imported && store.bucketsOn(b.providerBucketName).length === 0) {
+      if (!b.imported && store.bucketsOn(b.providerBucketName, endpointOf(b.provider)).length === 0) {
         const pb = store.providerBuckets.get(b.providerBucketName)
         store.providerBuckets.delete(b.providerBucketName)
         if (pb !== undefined) yield* Effect.promise(() => fsp.rm(pb.dir, { recursive: true, force: true }))
@@ -354,32 +256,48 @@ export const bucketsRoutes = (state: PlatformState) => {
       return HttpServerResponse.empty({ status: 204 })
     })
 
-  const makeTmpCredentials = (b: BucketRecord, identity: Identity) =>
-    Effect.gen(function*() {
-      yield* needOn(identity, b, "read")
-      const write = canAccess(state, identity.user, b, "write")
-      let credentials: Record<string, string>
-      if (b.imported) {
-        credentials = { ...b.importCredentials }
-      } else {
+  /** Fresh temporary credentials of the bucket's provider, write access or read only. */
+  const temporaryCredentials = (b: BucketRecord, write: boolean, base: string): Record<string, string> => {
+    const expiresAt = Date.now() + 3600 * 1000
+    const expiry = iso(new Date(expiresAt)).replace(/\.\d{3}/, "")
+    switch (endpointOf(b.provider)) {
+      case "azure": {
+        const sas = azureSas(store, { container: b.providerBucketName, permissions: write ? "racwdl" : "rl", expiresAt })
+        return { storage_endpoint: `${base}/azure`, sas_token: sas, expiry }
+      }
+      case "gcs": {
+        const token = `ya29.lp-${randomBytes(24).toString("base64url")}`
+        const grant: AccessToken = { expiresAt, bucketIds: [b.id], write }
+        store.accessTokens.set(token, grant)
+        return { project: "local-platform", access_token: token, expire_time: expiry, endpoint_url: `${base}/gcs` }
+      }
+      case "s3": {
         const key: TemporaryKey = {
           accessKeyId: randomKey("LPTMP", 8),
           secret: randomBytes(24).toString("base64url"),
           sessionToken: randomBytes(32).toString("base64url"),
-          expiresAt: Date.now() + 3600 * 1000,
+          expiresAt,
           bucketIds: [b.id],
           write
         }
         store.temporary.set(key.accessKeyId, key)
-        credentials = {
-          endpoint_url: yield* endpointUrl,
+        return {
+          endpoint_url: `${base}/s3`,
           region_name: store.region,
           access_key_id: key.accessKeyId,
           secret_access_key: key.secret,
           session_token: key.sessionToken!,
-          expiration: iso(new Date(key.expiresAt)).replace(/\.\d{3}/, "")
+          expiration: expiry
         }
       }
+    }
+  }
+
+  const makeTmpCredentials = (b: BucketRecord, identity: Identity) =>
+    Effect.gen(function*() {
+      yield* needOn(identity, b, "read")
+      const write = canAccess(state, identity.user, b, "write")
+      const credentials = b.imported ? { ...b.importCredentials } : temporaryCredentials(b, write, yield* baseUrl)
       return jsonResponse({
         bucket_id: b.id,
         provider: b.provider,
@@ -387,6 +305,31 @@ export const bucketsRoutes = (state: PlatformState) => {
         credentials: { bucket_name: b.providerBucketName, ...credentials }
       })
     })
+
+  /** A URL that reads the object with a plain GET until it expires: S3 presigned, Azure SAS, GCS signed. */
+  const signedUrl = (b: BucketRecord, key: string, expires: number, base: string): string => {
+    const expiresAt = Date.now() + expires * 1000
+    switch (endpointOf(b.provider)) {
+      case "azure": {
+        const sas = azureSas(store, { container: b.providerBucketName, blob: key, permissions: "r", expiresAt })
+        return `${base}/azure/${encodeURIComponent(b.providerBucketName)}/${key.split("/").map(encodeURIComponent).join("/")}?${sas}`
+      }
+      case "gcs":
+        return gcsSignedUrl(store, `${base}/gcs`, b.providerBucketName, key, expires)
+      case "s3": {
+        const signer: TemporaryKey = {
+          accessKeyId: randomKey("LPSIGN", 8),
+          secret: randomBytes(24).toString("base64url"),
+          sessionToken: undefined,
+          expiresAt,
+          bucketIds: [b.id],
+          write: false
+        }
+        store.temporary.set(signer.accessKeyId, signer)
+        return presignGet(`${base}/s3`, b.providerBucketName, key, signer, store.region, expires)
+      }
+    }
+  }
 
   const signBlobUrl = (b: BucketRecord, identity: Identity, req: HttpServerRequest.HttpServerRequest) =>
     Effect.gen(function*() {
@@ -398,24 +341,39 @@ export const bucketsRoutes = (state: PlatformState) => {
         return yield* reply(errorResponse(400, "Duration must be greater than 0 seconds"))
       }
       if (expires > 604800) return yield* reply(errorResponse(400, "Signed URL expiration cannot be longer than 7 days"))
-      if (b.provider === "azure" || b.provider === "gcp" || store.providerBucket(b.providerBucketName) === undefined) {
-        return yield* reply(errorResponse(400, `Cannot sign URLs for bucket ${b.name ?? b.id}: not on the local S3 endpoint`))
+      if (store.providerBucket(b.providerBucketName) === undefined) {
+        return yield* reply(errorResponse(400, `Cannot sign URLs for bucket ${b.name ?? b.id}: it is not served by LocalPlatform`))
       }
-      const key: TemporaryKey = {
-        accessKeyId: randomKey("LPSIGN", 8),
-        secret: randomBytes(24).toString("base64url"),
-        sessionToken: undefined,
-        expiresAt: Date.now() + expires * 1000,
-        bucketIds: [b.id],
-        write: false
-      }
-      store.temporary.set(key.accessKeyId, key)
-      const url = presignGet(yield* endpointUrl, b.providerBucketName, data.key, key, store.region, expires)
-      return jsonResponse({ url })
+      return jsonResponse({ url: signedUrl(b, data.key, expires, yield* baseUrl) })
     })
 
   // ------------------------------------------------------------------ persistent credentials
-  const persistentJson = (c: PersistentRecord, endpoint: string) => ({
+  /** Persistent credentials by provider: S3 keys, an Azure SAS naming the credential (`si`), a GCP service-account key. */
+  const persistentCredentials = (c: PersistentRecord, b: BucketRecord, base: string): Record<string, string> => {
+    switch (endpointOf(b.provider)) {
+      case "azure": {
+        const expiresAt = Date.now() + 10 * 365 * 86400 * 1000
+        const sas = azureSas(store, { container: b.providerBucketName, permissions: c.readOnly ? "rl" : "racwdl", expiresAt, identifier: c.id })
+        return { storage_endpoint: `${base}/azure`, sas_token: sas }
+      }
+      case "gcs": {
+        c.gcpKey ??= serviceAccountKey(c.id)
+        const key = {
+          type: "service_account",
+          project_id: "local-platform",
+          private_key_id: c.gcpKey.keyId,
+          private_key: c.gcpKey.privateKeyPem,
+          client_email: c.gcpKey.email,
+          token_uri: `${base}/gcs/token`
+        }
+        return { project: "local-platform", key_data: Buffer.from(JSON.stringify(key)).toString("base64"), endpoint_url: `${base}/gcs` }
+      }
+      case "s3":
+        return { endpoint_url: `${base}/s3`, region_name: store.region, access_key_id: c.accessKeyId, secret_access_key: c.secret }
+    }
+  }
+
+  const persistentJson = (c: PersistentRecord, base: string) => ({
     id: c.id,
     name: c.name ?? null,
     owner: c.owner,
@@ -427,13 +385,7 @@ export const bucketsRoutes = (state: PlatformState) => {
         bucket_id: b.id,
         provider: b.provider,
         read_only: c.readOnly,
-        credentials: {
-          bucket_name: b.providerBucketName,
-          endpoint_url: endpoint,
-          region_name: store.region,
-          access_key_id: c.accessKeyId,
-          secret_access_key: c.secret
-        }
+        credentials: { bucket_name: b.providerBucketName, ...persistentCredentials(c, b, base) }
       }]
     })
   })
@@ -451,7 +403,7 @@ export const bucketsRoutes = (state: PlatformState) => {
 
   const credentialsList = (cluster: string, identity: Identity, req: HttpServerRequest.HttpServerRequest) =>
     Effect.gen(function*() {
-      const endpoint = yield* endpointUrl
+      const endpoint = yield* baseUrl
       const out = [...store.persistent.values()]
         .filter((c) => c.cluster === cluster && c.owner === identity.user)
         .map((c) => persistentJson(c, endpoint))
@@ -496,7 +448,7 @@ export const bucketsRoutes = (state: PlatformState) => {
         secret: randomBytes(24).toString("base64url")
       }
       store.persistent.set(record.id, record)
-      return jsonResponse(persistentJson(record, yield* endpointUrl), 201)
+      return jsonResponse(persistentJson(record, yield* baseUrl), 201)
     })
 
   // ------------------------------------------------------------------ dispatch
@@ -522,7 +474,7 @@ export const bucketsRoutes = (state: PlatformState) => {
       }
       if (segments.length !== 1) return yield* reply(plainError(404, "Not Found"))
       const c = yield* resolveCredentials(cluster, segments[0]!, identity)
-      if (method === "GET") return jsonResponse(persistentJson(c, yield* endpointUrl))
+      if (method === "GET") return jsonResponse(persistentJson(c, yield* baseUrl))
       if (method === "DELETE") {
         store.persistent.delete(c.id)
         return HttpServerResponse.empty({ status: 204 })

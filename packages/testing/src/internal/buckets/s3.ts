@@ -18,8 +18,8 @@ import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from
 import { createReadStream, createWriteStream } from "node:fs"
 import * as fsp from "node:fs/promises"
 import { join } from "node:path"
-import { bucketStore, type BucketStore, type ObjectRecord, type ProviderBucket, type TemporaryKey } from "./bucketsRoutes.js"
-import type { PlatformState } from "./state.js"
+import { bucketStore, type BucketStore, type ObjectRecord, type ProviderBucket, type TemporaryKey } from "./store.js"
+import type { PlatformState } from "../state.js"
 
 const S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 const MAX_SKEW_MS = 15 * 60 * 1000

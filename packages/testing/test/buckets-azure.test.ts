@@ -1,0 +1,154 @@
+/**
+ * Azure Blob buckets: the SDK's Azure provider against LocalPlatform's Azure endpoint (the shared
+ * blob suite, over a socket), the official `@azure/storage-blob` client against LocalPlatform, and
+ * the SDK's Azure provider against Azurite, Microsoft's emulator, started here on a free loopback
+ * port.
+ */
+import {
+  ContainerClient,
+  ContainerSASPermissions,
+  generateBlobSASQueryParameters,
+  RestError,
+  StorageSharedKeyCredential
+} from "@azure/storage-blob"
+import { assert, describe, layer } from "@effect/vitest"
+import { Buckets } from "@neuro-sdk/core"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { type ChildProcess, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { LocalPlatform, NeuroTest } from "../src/index.js"
+import { fullSuite, type Target } from "./blobSuite.js"
+
+/** Azurite's well-known development account. */
+const AZURITE_ACCOUNT = "devstoreaccount1"
+const AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+/** Azurite's blob service on a free loopback port with a temporary location; stopped and removed with the scope. */
+const azurite = Effect.acquireRelease(
+  Effect.async<{ readonly url: string; readonly child: ChildProcess; readonly dir: string }, Error>((resume) => {
+    const dir = fs.mkdtempSync(join(tmpdir(), "azurite-"))
+    const main = join(dirname(createRequire(import.meta.url).resolve("azurite/package.json")), "dist", "src", "blob", "main.js")
+    const args = [main, "--blobHost", "127.0.0.1", "--blobPort", "0", "--location", dir, "--skipApiVersionCheck", "--loose", "--silent"]
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] })
+    let out = ""
+    const onData = (d: Buffer) => {
+      out += d.toString()
+      const m = /listens on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+      if (m === null) return
+      child.stdout!.off("data", onData)
+      child.stdout!.resume()
+      resume(Effect.succeed({ url: m[1]!, child, dir }))
+    }
+    child.stdout!.on("data", onData)
+    child.on("exit", (code) => resume(Effect.fail(new Error(`azurite exited with ${code}: ${out}`))))
+  }).pipe(Effect.timeout("30 seconds")),
+  ({ child, dir }) =>
+    Effect.promise(() =>
+      new Promise<void>((done) => {
+        child.once("exit", () => done())
+        if (!child.kill()) done()
+      })
+    ).pipe(Effect.zipRight(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))))
+)
+
+const localTarget = (platform: LocalPlatform.LocalPlatform): Target => ({
+  bucket: (name) => Effect.map(Effect.flatMap(Buckets.Buckets, (b) => b.create({ name })), (b) => ({ uri: `blob:${b.name}`, name: b.name! })),
+  faults: { platform, path: /^\/azure\// }
+})
+
+describe("Azure buckets on LocalPlatform, our provider over a socket", () => {
+  layer(NeuroTest.layer({ transport: "socket", users: ["alice"], clusters: [{ name: "default", bucketProvider: "azure" }] }), { excludeTestServices: true })((it) => {
+    it.effect("created buckets are azure ones with SAS credentials", () =>
+      Effect.gen(function*() {
+        const buckets = yield* Buckets.Buckets
+        const b = yield* buckets.create({ name: "shape" })
+        assert.strictEqual(b.provider, "azure")
+        const c = yield* buckets.requestTmpCredentials("shape")
+        assert.sameMembers(Object.keys(c.credentials), ["bucket_name", "storage_endpoint", "sas_token", "expiry"])
+      }))
+    it.effect("the blob suite: 500 files, 100 MB, pages, faults", () =>
+      Effect.flatMap(LocalPlatform.LocalPlatformTag, (p) => fullSuite(localTarget(p))), { timeout: 300_000 })
+
+    it.effect("@azure/storage-blob drives the endpoint with the SAS the platform hands out", () =>
+      Effect.gen(function*() {
+        const buckets = yield* Buckets.Buckets
+        yield* buckets.create({ name: "official" })
+        const c = yield* buckets.requestTmpCredentials("official")
+        const value = (k: string) => Redacted.value(c.credentials[k]!)
+        const container = new ContainerClient(`${value("storage_endpoint")}/${value("bucket_name")}?${value("sas_token")}`)
+        yield* Effect.promise(async () => {
+          const small = Buffer.from("hello from @azure/storage-blob")
+          await container.getBlockBlobClient("dir/small.txt").uploadData(small)
+          // larger than the single-shot size: staged blocks and a block list
+          const big = randomBytes(5 * 2 ** 20 + 17)
+          await container.getBlockBlobClient("dir/big.bin").uploadData(big, { maxSingleShotSize: 2 ** 20, blockSize: 2 ** 20 })
+          for (let i = 0; i < 7; i++) await container.getBlockBlobClient(`many/m${i}`).uploadData(Buffer.from(String(i)))
+          const props = await container.getBlobClient("dir/big.bin").getProperties()
+          assert.strictEqual(props.contentLength, big.length)
+          assert.strictEqual(props.blobType, "BlockBlob")
+          assert.isTrue((await container.getBlobClient("dir/big.bin").downloadToBuffer()).equals(big))
+          const ranged = await container.getBlobClient("dir/big.bin").downloadToBuffer(1000, 5000)
+          assert.isTrue(ranged.equals(big.subarray(1000, 6000)))
+          // listing pages of 3, flat and by hierarchy
+          const pages: Array<Array<string>> = []
+          for await (const page of container.listBlobsFlat({ prefix: "many/" }).byPage({ maxPageSize: 3 })) {
+            pages.push(page.segment.blobItems.map((b) => b.name))
+          }
+          assert.deepStrictEqual(pages, [["many/m0", "many/m1", "many/m2"], ["many/m3", "many/m4", "many/m5"], ["many/m6"]])
+          const level: Array<string> = []
+          for await (const item of container.listBlobsByHierarchy("/")) level.push(item.kind === "prefix" ? `prefix:${item.name}` : item.name)
+          assert.deepStrictEqual(level, ["prefix:dir/", "prefix:many/"])
+          assert.isFalse(await container.getBlobClient("absent").exists())
+          await container.getBlobClient("dir/small.txt").delete()
+          assert.isFalse(await container.getBlobClient("dir/small.txt").exists())
+          const missing = await container.getBlobClient("dir/small.txt").delete().then(() => undefined, (e: unknown) => e)
+          assert.instanceOf(missing, RestError)
+          assert.strictEqual((missing as RestError).statusCode, 404)
+          assert.strictEqual((missing as RestError).code, "BlobNotFound")
+          // a tampered signature is refused
+          const forged = new ContainerClient(`${value("storage_endpoint")}/${value("bucket_name")}?${value("sas_token").replace(/sig=[^&]+/, "sig=AAAA")}`)
+          const refused = await forged.getBlobClient("dir/big.bin").getProperties().then(() => undefined, (e: unknown) => e)
+          assert.strictEqual((refused as RestError).statusCode, 403)
+        })
+        // what the official client wrote, our provider reads
+        assert.strictEqual((yield* buckets.headBlob("official", "dir/big.bin")).size, 5 * 2 ** 20 + 17)
+        const signed = yield* buckets.makeSignedUrl("blob:official/many/m3")
+        const fetched = yield* Effect.promise(() => fetch(signed).then(async (r) => [r.status, await r.text()] as const))
+        assert.deepStrictEqual(fetched, [200, "3"])
+      }), { timeout: 60_000 })
+  })
+})
+
+describe("Our Azure provider against Azurite", () => {
+  layer(NeuroTest.layer({ transport: "socket", users: ["alice"] }), { excludeTestServices: true })((it) => {
+    /** A container made in Azurite with the account key, imported with a container SAS, as an imported azure bucket would be. */
+    const azuriteTarget = (url: string): Target => ({
+      bucket: (name) =>
+        Effect.gen(function*() {
+          const endpoint = `${url}/${AZURITE_ACCOUNT}`
+          const key = new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY)
+          const containerName = `${name}-${randomBytes(4).toString("hex")}`
+          yield* Effect.promise(() => new ContainerClient(`${endpoint}/${containerName}`, key).create())
+          const expiresOn = new Date(Date.now() + 3600_000)
+          const sas = generateBlobSASQueryParameters(
+            { containerName, permissions: ContainerSASPermissions.parse("racwdl"), expiresOn },
+            key
+          ).toString()
+          const buckets = yield* Buckets.Buckets
+          const bucket = yield* buckets.importExternal("azure", containerName, {
+            storage_endpoint: endpoint,
+            sas_token: sas,
+            expiry: expiresOn.toISOString()
+          }, { name: containerName })
+          return { uri: `blob:${bucket.name}`, name: bucket.name! }
+        })
+    })
+    it.effect("the blob suite: 500 files, 100 MB, pages", () =>
+      Effect.scoped(Effect.flatMap(azurite, (a) => fullSuite(azuriteTarget(a.url)))), { timeout: 300_000 })
+  })
+})
