@@ -15,46 +15,14 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Buckets } from "@neuro-sdk/core"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import * as fs from "node:fs"
-import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
 import { LocalPlatform, NeuroTest } from "../src/index.js"
 import { fullSuite, type Target } from "./blobSuite.js"
+import { azurite } from "./thirdParty.js"
 
 /** Azurite's well-known development account. */
 const AZURITE_ACCOUNT = "devstoreaccount1"
 const AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-/** Azurite's blob service on a free loopback port with a temporary location; stopped and removed with the scope. */
-const azurite = Effect.acquireRelease(
-  Effect.async<{ readonly url: string; readonly child: ChildProcess; readonly dir: string }, Error>((resume) => {
-    const dir = fs.mkdtempSync(join(tmpdir(), "azurite-"))
-    const main = join(dirname(createRequire(import.meta.url).resolve("azurite/package.json")), "dist", "src", "blob", "main.js")
-    const args = [main, "--blobHost", "127.0.0.1", "--blobPort", "0", "--location", dir, "--skipApiVersionCheck", "--loose", "--silent"]
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] })
-    let out = ""
-    const onData = (d: Buffer) => {
-      out += d.toString()
-      const m = /listens on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m === null) return
-      child.stdout!.off("data", onData)
-      child.stdout!.resume()
-      resume(Effect.succeed({ url: m[1]!, child, dir }))
-    }
-    child.stdout!.on("data", onData)
-    child.on("exit", (code) => resume(Effect.fail(new Error(`azurite exited with ${code}: ${out}`))))
-  }).pipe(Effect.timeout("30 seconds")),
-  ({ child, dir }) =>
-    Effect.promise(() =>
-      new Promise<void>((done) => {
-        child.once("exit", () => done())
-        if (!child.kill()) done()
-      })
-    ).pipe(Effect.zipRight(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))))
-)
 
 const localTarget = (platform: LocalPlatform.LocalPlatform): Target => ({
   bucket: (name) => Effect.map(Effect.flatMap(Buckets.Buckets, (b) => b.create({ name })), (b) => ({ uri: `blob:${b.name}`, name: b.name! })),

@@ -54,11 +54,12 @@ describe("GCS buckets on LocalPlatform", () => {
           assert.isTrue(part.equals(big.subarray(1000, 6000)))
           // listing pages of 3, and by delimiter
           const pages: Array<Array<string>> = []
-          let query: { prefix: string; maxResults: number; autoPaginate: false; pageToken?: string } | undefined = { prefix: "many/", maxResults: 3, autoPaginate: false }
+          type Query = { prefix: string; maxResults: number; autoPaginate: false; pageToken?: string }
+          let query: Query | undefined = { prefix: "many/", maxResults: 3, autoPaginate: false }
           while (query !== undefined) {
-            const [files, next] = await bucket.getFiles(query)
-            pages.push(files.map((f) => f.name))
-            query = (next as typeof query | null) ?? undefined
+            const answer: [Array<{ name: string }>, unknown, unknown] = await bucket.getFiles(query)
+            pages.push(answer[0].map((f) => f.name))
+            query = (answer[1] as Query | null) ?? undefined
           }
           assert.deepStrictEqual(pages, [["many/m0", "many/m1", "many/m2"], ["many/m3", "many/m4", "many/m5"], ["many/m6"]])
           const [top, , api] = await bucket.getFiles({ delimiter: "/", autoPaginate: false })

@@ -32,6 +32,7 @@ import {
   parseBaseUrl,
   parseExpiry,
   renewing,
+  retryInternalErrors,
   whenMissing
 } from "./shared.js"
 import { child, childText, errorDocText, escapeXml, parseXml, type XmlElement } from "./xml.js"
@@ -111,8 +112,8 @@ export const makeAzureProvider = (
         )
         if (call.body !== undefined) request = HttpClientRequest.bodyUint8Array(request, call.body, "application/octet-stream")
         const t0 = Date.now() / 1000
-        const response = yield* api.execute(request, { auth: false, idempotent: true }).pipe(
-          Effect.mapError(mapError({ method: call.method, url }))
+        const response = yield* retryInternalErrors(
+          api.execute(request, { auth: false, idempotent: true }).pipe(Effect.mapError(mapError({ method: call.method, url })))
         )
         yield* clock.record(t0, response)
         return response

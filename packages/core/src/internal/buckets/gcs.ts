@@ -23,7 +23,7 @@ import { concatBytes } from "../transfer.js"
 import { serviceAccountToken } from "./gcsAuth.js"
 import { BlobCommonPrefix, BlobObject } from "./models.js"
 import type { BlobProvider } from "./provider.js"
-import { badCredentials, checkRange, credential, makeClock, malformed, parseBaseUrl, parseExpiry, renewingFrom, whenMissing } from "./shared.js"
+import { badCredentials, checkRange, credential, makeClock, malformed, parseBaseUrl, parseExpiry, renewingFrom, retryInternalErrors, whenMissing } from "./shared.js"
 
 /** @internal */
 export const DEFAULT_ENDPOINT = "https://storage.googleapis.com"
@@ -117,9 +117,9 @@ export const makeGcsProvider = (
         if (call.body !== undefined) request = HttpClientRequest.bodyUint8Array(request, call.body, "application/octet-stream")
         if (call.json !== undefined) request = HttpClientRequest.bodyUnsafeJson(request, call.json)
         const t0 = Date.now() / 1000
-        const response = yield* api.execute(request, { auth: false, idempotent: call.method !== "POST" }).pipe(
-          Effect.mapError(mapError({ method: call.method, url: call.url }))
-        )
+        const idempotent = call.method !== "POST"
+        const sent = api.execute(request, { auth: false, idempotent }).pipe(Effect.mapError(mapError({ method: call.method, url: call.url })))
+        const response = yield* (idempotent ? retryInternalErrors(sent) : sent)
         yield* clock.record(t0, response)
         return response
       })

@@ -16,7 +16,7 @@ import type { ApiClient } from "../../ApiClient.js"
 import type { Bucket, BucketCredentials, BucketEntry, BucketsError } from "../../Buckets.js"
 import * as Errors from "../../Errors.js"
 import type { BlobProvider } from "./provider.js"
-import { badCredentials, checkKey, checkRange, makeClock, malformed, renewing, whenMissing as whenMissingIn } from "./shared.js"
+import { badCredentials, checkKey, checkRange, makeClock, malformed, renewing, retryInternalErrors, whenMissing as whenMissingIn } from "./shared.js"
 import { canonicalQuery, EMPTY_SHA256, sha256Hex, signHeaders, uriEncode } from "./sigV4.js"
 import { childrenNamed, childText, errorDocText, escapeXml, parseXml, type XmlElement } from "./xml.js"
 import { concatBytes } from "../transfer.js"
@@ -160,9 +160,9 @@ export const makeS3Provider = (
           request = HttpClientRequest.bodyUint8Array(request, call.body, call.contentType ?? "application/octet-stream")
         }
         const t0 = Date.now() / 1000
-        const response = yield* api.execute(request, { auth: false, idempotent: call.method !== "POST" }).pipe(
-          Effect.mapError(mapError({ method: call.method, url }))
-        )
+        const idempotent = call.method !== "POST"
+        const sent = api.execute(request, { auth: false, idempotent }).pipe(Effect.mapError(mapError({ method: call.method, url })))
+        const response = yield* (idempotent ? retryInternalErrors(sent) : sent)
         yield* clock.record(t0, response)
         return response
       })

@@ -8,6 +8,7 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
 import type { Bucket, BucketCredentials, BucketsError } from "../../Buckets.js"
 import * as Errors from "../../Errors.js"
 import { clockSample } from "../transfer.js"
@@ -140,3 +141,16 @@ export const checkRange = (response: HttpClientResponse.HttpClientResponse, offs
     Effect.fail(malformed(response, `a ranged read answered ${response.status} ${range ?? "without Content-Range"}`))
   )
 }
+
+/**
+ * S3, Azure and GCS all document `500` (internal error) as worth sending again, as their own SDKs
+ * do; `ApiClient` retries 429/502/503/504 only. An idempotent provider request answered 500 is sent
+ * up to 3 more times, 100 ms, 200 ms and 400 ms apart.
+ */
+/** @internal */
+export const retryInternalErrors = <A, R>(effect: Effect.Effect<A, BucketsError, R>): Effect.Effect<A, BucketsError, R> =>
+  Effect.retry(effect, {
+    times: 3,
+    schedule: Schedule.exponential("100 millis"),
+    while: (e) => "status" in e && e.status === 500
+  })
