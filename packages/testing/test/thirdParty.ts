@@ -35,6 +35,8 @@ const server = (name: string, nodeArgs: ReadonlyArray<string>, args: (dir: strin
           if (child.exitCode !== null) return done()
           child.once("exit", () => done())
           child.kill()
+          // a graceful close waits for the idle keep-alive connections of our clients to time out
+          setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 1000).unref()
         })
       ).pipe(Effect.zipRight(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))))
   )
