@@ -75,12 +75,6 @@ export const PS_DEFAULT_FORMAT = "id/name status/when image org_name/owner comma
 
 /**
  * @since 1.0.0
- * @category constants
- */
-export const TOP_DEFAULT_FORMAT = "id/name when cpu memory gpu gpu_memory"
-
-/**
- * @since 1.0.0
  * @category models
  */
 export interface FormatColumn extends Column {

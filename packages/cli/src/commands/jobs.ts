@@ -23,7 +23,7 @@ import { formatDuration, formatWhen, parseDateOrDelta, parseDuration } from "../
 import * as Table from "../output/table.js"
 import { paint, print, printErr, TermTag } from "../output/term.js"
 import { flagOnByDefault, globals, withClient } from "../root.js"
-import { jobColumns, parseColumns, PS_DEFAULT_FORMAT, TOP_DEFAULT_FORMAT } from "./jobColumns.js"
+import { jobColumns, parseColumns, PS_DEFAULT_FORMAT } from "./jobColumns.js"
 
 const jobArg = Args.text({ name: "JOB" }).pipe(Args.withDescription("Job id or name."))
 
@@ -505,7 +505,7 @@ const portForward = Command.make(
 
 const top = Command.make(
   "top",
-  { job: jobArg, format: Options.text("format").pipe(Options.optional, Options.withDescription(`Output table format (default "${TOP_DEFAULT_FORMAT}").`)) },
+  { job: jobArg },
   (o) =>
     withClient(Effect.gen(function*() {
       const jobs = yield* Jobs
