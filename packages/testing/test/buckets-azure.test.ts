@@ -42,6 +42,23 @@ describe("Azure buckets on LocalPlatform, our provider over a socket", () => {
     it.effect("the blob suite: 500 files, 100 MB, pages, faults", () =>
       Effect.flatMap(LocalPlatform.LocalPlatformTag, (p) => fullSuite(localTarget(p))), { timeout: 300_000 })
 
+    it.effect("persistent credentials are a SAS naming the credential: it works until the credential is removed", () =>
+      Effect.gen(function*() {
+        const buckets = yield* Buckets.Buckets
+        const b = yield* buckets.create({ name: "kept" })
+        yield* buckets.putBlob("kept", "a.txt", new TextEncoder().encode("kept"))
+        const persistent = yield* buckets.persistentCredentialsCreate([b.id], { readOnly: true })
+        const creds = persistent.credentials[0]!.credentials
+        assert.sameMembers(Object.keys(creds), ["bucket_name", "storage_endpoint", "sas_token"])
+        const plain = Object.fromEntries(Object.entries(creds).map(([k, v]) => [k, Redacted.value(v)]))
+        assert.match(plain["sas_token"]!, new RegExp(`si=${persistent.id}`))
+        yield* buckets.importExternal("azure", plain["bucket_name"]!, plain, { name: "by-sas" })
+        assert.strictEqual((yield* buckets.headBlob("by-sas", "a.txt")).size, 4)
+        assert.strictEqual((yield* Effect.flip(buckets.putBlob("by-sas", "b.txt", new Uint8Array(1))))._tag, "AuthorizationError")
+        yield* buckets.persistentCredentialsRm(persistent.id)
+        assert.strictEqual((yield* Effect.flip(buckets.headBlob("by-sas", "a.txt")))._tag, "AuthorizationError")
+      }))
+
     it.effect("@azure/storage-blob drives the endpoint with the SAS the platform hands out", () =>
       Effect.gen(function*() {
         const buckets = yield* Buckets.Buckets

@@ -241,9 +241,8 @@ export const makeGcsProvider = (
           Effect.gen(function*() {
             let data = concatBytes(pending)
             while (data.length >= CHUNK_SIZE) {
-              const size = data.length - (data.length % CHUNK_SIZE)
-              if (final && size === data.length) break
-              const kept = yield* putChunk(data.subarray(0, size), false)
+              if (final && data.length === CHUNK_SIZE) break
+              const kept = yield* putChunk(data.subarray(0, CHUNK_SIZE), false)
               if (kept === 0) return yield* Effect.fail(new Errors.NetworkError({ reason: "Transport", description: `the upload of ${key} makes no progress`, method: "PUT" }))
               data = data.subarray(kept)
             }
