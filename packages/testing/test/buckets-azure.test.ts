@@ -57,6 +57,11 @@ describe("Azure buckets on LocalPlatform, our provider over a socket", () => {
         assert.strictEqual((yield* Effect.flip(buckets.putBlob("by-sas", "b.txt", new Uint8Array(1))))._tag, "AuthorizationError")
         yield* buckets.persistentCredentialsRm(persistent.id)
         assert.strictEqual((yield* Effect.flip(buckets.headBlob("by-sas", "a.txt")))._tag, "AuthorizationError")
+        // the platform's request log keeps no SAS signature
+        const sig = new URLSearchParams(plain["sas_token"]!).get("sig")!
+        const logged = (yield* (yield* LocalPlatform.LocalPlatformTag).requests).filter((r) => r.path.startsWith("/azure/"))
+        assert.isNotEmpty(logged)
+        assert.isTrue(logged.every((r) => r.query.includes("sig=%3Credacted%3E") && !r.query.includes(encodeURIComponent(sig)) && !r.query.includes(sig)))
       }))
 
     it.effect("@azure/storage-blob drives the endpoint with the SAS the platform hands out", () =>

@@ -77,6 +77,16 @@ const closeAfterRefusedUpgrade = (
     ? HttpServerResponse.setHeader(response, "Connection", "close")
     : response
 
+/** Query parameters that are credentials: S3/GCS signatures and tokens, Azure SAS signatures, GCS upload sessions. */
+const SECRET_QUERY = /^(x-amz-signature|x-amz-security-token|x-amz-credential|x-goog-signature|x-goog-credential|sig|upload_id)$/i
+
+const redactQuery = (query: string): string => {
+  if (!/(?:^|[?&])(?:sig|upload_id|x-amz-|x-goog-)/i.test(query)) return query
+  const params = new URLSearchParams(query)
+  for (const key of new Set(params.keys())) if (SECRET_QUERY.test(key)) params.set(key, "<redacted>")
+  return "?" + params.toString()
+}
+
 const recordRequest = (
   state: PlatformState,
   method: string,
@@ -89,7 +99,7 @@ const recordRequest = (
   state.requests.push({
     method,
     path,
-    query,
+    query: redactQuery(query),
     headers: {
       ...headers,
       // the scheme only (`Bearer <redacted>`): the credential is never kept
