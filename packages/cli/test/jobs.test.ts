@@ -1,6 +1,17 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { join } from "node:path"
 import type { Harness } from "./helpers.js"
-import { start } from "./helpers.js"
+import { BIN, start } from "./helpers.js"
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port
+      server.close(() => resolve(port))
+    })
+  })
 
 const JOB_ID = /job-[0-9a-f-]{36}/
 
@@ -88,5 +99,47 @@ describe("neuro job commands (process runner: the command runs on this machine)"
     assert.include([65, 72], missing.code, "the platform's 400 or 404, as Illegal argument (65) or not found (72)")
     assert.match(missing.stderr, /^ERROR: /)
     assert.strictEqual(missing.stderr.split("\n").length, 2)
+  })
+  it("port-forward, top, attach", async () => {
+    const jobPort = await freePort()
+    const server = `require('http').createServer((q, s) => s.end('pong')).listen(${jobPort})`
+    const run = await h.neuro(["-q", "run", "--detach", "--name", "web", "ubuntu", "--", process.execPath, "-e", server])
+    assert.strictEqual(run.code, 0, run.stderr)
+    const id = run.stdout.trim()
+    const child = spawn(process.execPath, [BIN, "port-forward", "web", `0:${jobPort}`], {
+      cwd: h.work,
+      env: { ...process.env, HOME: join(h.root, "home"), NEUROMATION_CONFIG: h.configDir }
+    })
+    try {
+      const localPort = await new Promise<number>((resolve, reject) => {
+        let out = ""
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString()
+          const m = /Port localhost:(\d+) will be forwarded to port (\d+)/.exec(out)
+          if (m !== null) resolve(Number(m[1]))
+        })
+        child.on("exit", () => reject(new Error(`port-forward ended: ${out}`)))
+      })
+      // the job's server may take a moment to listen
+      let body = ""
+      for (let i = 0; i < 50 && body !== "pong"; i++) {
+        body = await fetch(`http://127.0.0.1:${localPort}/`).then((r) => r.text(), () => "")
+        if (body !== "pong") await new Promise((r) => setTimeout(r, 200))
+      }
+      assert.strictEqual(body, "pong")
+    } finally {
+      child.kill("SIGINT")
+    }
+
+    const top = await h.neuro(["top", id], { timeoutMs: 5000 })
+    const lines = top.stdout.trim().split("\n")
+    assert.strictEqual(lines[0], "ID\tCPU\tMEMORY (MB)\tGPU (%)\tGPU_MEMORY (MB)")
+    assert.match(lines[1] ?? "", new RegExp(`^${id}\\t[\\d.]+\\t[\\d.]+\\t`))
+    assert.strictEqual((await h.neuro(["kill", id])).code, 0)
+
+    const late = await h.neuro(["-q", "run", "--detach", "ubuntu", "--", "sh", "-c", "sleep 2; echo attached-out; exit 5"])
+    const attach = await h.neuro(["attach", late.stdout.trim()])
+    assert.include(attach.stdout, "attached-out\n")
+    assert.strictEqual(attach.code, 5)
   })
 })
