@@ -1,11 +1,11 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import type { HttpClientError } from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Ref from "effect/Ref"
 import { SessionCookie } from "../ConfigData.js"
 import { ConfigStore } from "../ConfigStore.js"
 
@@ -31,12 +31,13 @@ export const make = Effect.gen(function*() {
   const http = yield* HttpClient.HttpClient
   const store = yield* ConfigStore
   const loaded = yield* Effect.orElseSucceed(store.loadCookies, () => [])
-  const jar = yield* Ref.make(new Map<string, SessionCookie>(loaded.map((c) => [`${c.domain}|${c.path}|${c.name}`, c])))
+  // the jar is replaced, never mutated, so a request reads one consistent set of cookies
+  let jar = new Map<string, SessionCookie>(loaded.map((c) => [`${c.domain}|${c.path}|${c.name}`, c]))
 
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
       const now = (yield* Clock.currentTimeMillis) / 1000
-      const keep = [...(yield* Ref.get(jar)).values()].filter((c) => isSessionCookie(c.name))
+      const keep = [...jar.values()].filter((c) => isSessionCookie(c.name))
       if (keep.length === 0) return
       yield* store.saveCookies(keep.map((c) => new SessionCookie({ ...c, timestamp: now }))).pipe(
         Effect.catchAll((e) => Effect.logWarning("Session cookies were not saved", e))
@@ -44,40 +45,44 @@ export const make = Effect.gen(function*() {
     })
   )
 
-  // a wrapper of the transport (not a second transport made with `HttpClient.make`, which would
-  // add its own abort controller, tracing checks and response wrapper to every request)
-  const send = (request: HttpClientRequest.HttpClientRequest) =>
-    Effect.gen(function*() {
-      const held = yield* Ref.get(jar)
-      // the URL is only needed when there are cookies to match or to keep
-      const urlOf = () => Either.getOrUndefined(UrlParams.makeUrl(request.url, request.urlParams, request.hash))
-      const url = held.size === 0 ? undefined : urlOf()
-      const cookies = url === undefined ? [] : [...held.values()].filter((c) =>
-        domainMatches(c.domain, url.hostname) && pathMatches(c.path, url.pathname)
-      )
-      const withCookies = cookies.length === 0
-        ? request
-        : HttpClientRequest.setHeader(request, "Cookie", cookies.map((c) => `${c.name}=${c.value}`).join("; "))
-      const response = yield* http.execute(withCookies)
-      const set = Object.values(response.cookies.cookies)
-      const setUrl = set.length > 0 ? url ?? urlOf() : undefined
-      if (setUrl !== undefined) {
-        const now = (yield* Clock.currentTimeMillis) / 1000
-        yield* Ref.update(jar, (current) => {
-          const next = new Map(current)
-          for (const c of set) {
-            const domain = c.options?.domain ?? setUrl.hostname
-            const path = c.options?.path ?? "/"
-            const key = `${domain}|${path}|${c.name}`
-            const expired = c.options?.maxAge !== undefined && Number(c.options.maxAge) <= 0
-            if (expired || c.value === "") next.delete(key)
-            else next.set(key, new SessionCookie({ name: c.name, domain, path, value: c.value, timestamp: now }))
-          }
-          return next
-        })
+  /** Keep the cookies an answer sets (for the URL of its request). */
+  const remember = (response: HttpClientResponse.HttpClientResponse, url: URL) =>
+    Effect.map(Clock.currentTimeMillis, (millis) => {
+      const now = millis / 1000
+      const next = new Map(jar)
+      for (const c of Object.values(response.cookies.cookies)) {
+        const domain = c.options?.domain ?? url.hostname
+        const path = c.options?.path ?? "/"
+        const key = `${domain}|${path}|${c.name}`
+        const expired = c.options?.maxAge !== undefined && Number(c.options.maxAge) <= 0
+        if (expired || c.value === "") next.delete(key)
+        else next.set(key, new SessionCookie({ name: c.name, domain, path, value: c.value, timestamp: now }))
       }
+      jar = next
       return response
     })
+
+  // a wrapper of the transport (not a second transport made with `HttpClient.make`, which would
+  // add its own abort controller, tracing checks and response wrapper to every request); a
+  // request with no cookie to send whose answer sets none costs one step
+  const send = (request: HttpClientRequest.HttpClientRequest) => {
+    const held = jar
+    // the URL is only needed when there are cookies to match or to keep
+    const urlOf = () => Either.getOrUndefined(UrlParams.makeUrl(request.url, request.urlParams, request.hash))
+    const url = held.size === 0 ? undefined : urlOf()
+    const cookies = url === undefined ? [] : [...held.values()].filter((c) =>
+      domainMatches(c.domain, url.hostname) && pathMatches(c.path, url.pathname)
+    )
+    const withCookies = cookies.length === 0
+      ? request
+      : HttpClientRequest.setHeader(request, "Cookie", cookies.map((c) => `${c.name}=${c.value}`).join("; "))
+    return Effect.flatMap(http.execute(withCookies), (response) => {
+      if (response.headers["set-cookie"] === undefined) return Effect.succeed(response)
+      const setUrl = url ?? urlOf()
+      return setUrl === undefined ? Effect.succeed(response) : remember(response, setUrl)
+    })
+  }
+
   return HttpClient.makeWith<HttpClientError, never, HttpClientError, never>(
     (request) => Effect.flatMap(request, send),
     Effect.succeed
