@@ -15,6 +15,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { aclCommand, shareCommand } from "./commands/acl.js"
 import { blobCommand } from "./commands/blob.js"
+import { completionCommand, setCompletionTree } from "./commands/completion.js"
 import { configCommand, loginCommand, logoutCommand } from "./commands/config.js"
 import { diskCommand } from "./commands/disks.js"
 import { imageCommand, imageTopLevelCommands } from "./commands/images.js"
@@ -53,6 +54,7 @@ export const command = rootCommand.pipe(
     serviceAccountCommand,
     aclCommand,
     blobCommand,
+    completionCommand,
     // the Python CLI's shortcuts
     ...jobTopLevelCommands,
     loginCommand,
@@ -62,6 +64,8 @@ export const command = rootCommand.pipe(
     shareCommand
   ])
 )
+
+setCompletionTree(command)
 
 const app = Command.run(command, { name: "neuro", version: VERSION, executable: "neuro" })
 

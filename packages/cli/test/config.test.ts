@@ -180,6 +180,8 @@ describe("neuro config", () => {
       assert.strictEqual(r.code, 0, r.stderr)
       assert.include(r.stdout, "neuro")
       assert.include(r.stdout, "login-with-token")
+      const generated = await h.neuro(["completion", "generate", shell])
+      assert.strictEqual(generated.stdout, r.stdout, "`completion generate SHELL` prints the same script")
     }
   })
 })
