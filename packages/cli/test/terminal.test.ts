@@ -40,6 +40,11 @@ describe("neuro under a pseudo-terminal (script -qec)", () => {
     for (const line of out.split(REDRAW).slice(1)) {
       assert.isAtMost(line.replace(/\x1b\[[0-9;]*m/g, "").replace(/\r?\n$/, "").length, 119, "a status line never wraps")
     }
+    const down = await underTerminal(h, ["cp", "storage:tree/big.bin", "big-back.bin"], { columns: 120 })
+    assert.strictEqual(down.code, 0, down.stdout)
+    const lastDown = down.stdout.slice(down.stdout.lastIndexOf(REDRAW) + REDRAW.length)
+    assert.match(lastDown, /100%\s+8\.4 MB\/8\.4 MB\s+[\d.]+ \S+\/s\s+ETA \d+:\d\d\s+1\/1 files/, "a single download knows its total")
+    assert.isTrue(fs.readFileSync(join(h.work, "big-back.bin")).equals(fs.readFileSync(join(h.work, "tree", "big.bin"))))
     const listing = await h.neuro(["ls", "storage:tree"])
     assert.strictEqual(listing.stdout, "big.bin\nd0\nd1\nd2\nd3\nd4\nd5\nd6\nd7\n")
   })

@@ -322,9 +322,9 @@ const cp = Command.make(
         const src = yield* anyUri(text)
         const dst = intoDir ? childUri(destination, lastSegment(src)) : destination
         const label = (u: URL) => (u.protocol === "file:" ? decodeURIComponent(u.pathname) : u.href)
-        const progress = Progress.make(term, { bar: term.tty && o.progress, label })
-        progress.begin(label(src), label(dst))
         const recursive = o.recursive && (yield* isDir(src))
+        const progress = Progress.make(term, { bar: term.tty && o.progress, label, single: !recursive })
+        progress.begin(label(src), label(dst))
         const common = { update: o.update, progress: progress.callback }
         const transfer: Effect.Effect<void, unknown> = src.protocol === "file:" && dst.protocol === "blob:"
           ? recursive ? buckets.uploadDir(src, dst, { ...common, filter }) : buckets.uploadFile(src, dst, common)

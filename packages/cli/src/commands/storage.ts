@@ -263,8 +263,8 @@ const cp = Command.make(
       yield* eachOrFail(sources, (src) => `cannot copy ${src.href} to ${(destination ?? targetDir)?.href}`, (src) =>
         Effect.gen(function*() {
           const dst = targetDir !== undefined ? childUri(targetDir, lastSegment(src)) : destination!
-          const progress = Progress.make(term, { bar: term.tty && o.progress, label })
           const recursive = o.recursive && (yield* isDir(src))
+          const progress = Progress.make(term, { bar: term.tty && o.progress, label, single: !recursive })
           const totals = term.tty && o.progress && src.protocol === "file:" ? localTotals(yield* parser.uriToPath(src)) : undefined
           progress.begin(label(src), label(dst), totals)
           const options = { update: o.update, continue: o.continue, progress: progress.callback }

@@ -31,7 +31,15 @@ export interface Progress {
  * @since 1.0.0
  * @category constructors
  */
-export const make = (term: Term, options: { readonly bar: boolean; readonly label: (url: URL) => string }): Progress => {
+export const make = (
+  term: Term,
+  options: {
+    readonly bar: boolean
+    readonly label: (url: URL) => string
+    /** One file is copied: the size its start event announces is the total. */
+    readonly single?: boolean | undefined
+  }
+): Progress => {
   const bar = options.bar
   const verbose = term.verbosity > 0
   const inFlight = new Map<string, number>()
@@ -90,6 +98,8 @@ export const make = (term: Term, options: { readonly bar: boolean; readonly labe
   const onEvent = (event: StorageProgress) => {
     switch (event._tag) {
       case "StorageProgressStart":
+        // a single file: its size is the total (a folder's total comes from `begin`, when known)
+        if (totals === undefined && options.single === true) totals = { bytes: event.size, files: 1 }
         inFlight.set(event.src.href, 0)
         current = options.label(event.src)
         if (bar) draw(false)
