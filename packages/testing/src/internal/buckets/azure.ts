@@ -230,7 +230,7 @@ export const azureRoutes = (state: PlatformState) => {
           "</Properties><OrMetadata /></Blob>"
       })
       const body = `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="${xmlEscape(base)}/azure/" ContainerName="${xmlEscape(pb.name)}">` +
-        `<Prefix>${xmlEscape(prefix)}</Prefix>` + (marker === undefined ? "" : `<Marker>${xmlEscape(marker)}</Marker>`) +
+        `<Prefix>${xmlEscape(prefix)}</Prefix><Marker>${xmlEscape(marker ?? "")}</Marker>` +
         `<MaxResults>${max}</MaxResults>` + (delimiter === "" ? "" : `<Delimiter>${xmlEscape(delimiter)}</Delimiter>`) +
         `<Blobs>${items.join("")}</Blobs><NextMarker>${page.next === undefined ? "" : encodeToken(page.next)}</NextMarker></EnumerationResults>`
       return HttpServerResponse.text(body, { status: 200, contentType: "application/xml", headers: commonHeaders() })
@@ -293,7 +293,8 @@ export const azureRoutes = (state: PlatformState) => {
         ETag: o.etag,
         "Last-Modified": o.modified.toUTCString(),
         ...(o.md5 ? { "Content-MD5": Buffer.from(o.md5, "hex").toString("base64") } : {}),
-        "x-ms-request-server-encrypted": "true"
+        "x-ms-request-server-encrypted": "true",
+        "Content-Length": "0"
       }
     })
 
@@ -320,7 +321,12 @@ export const azureRoutes = (state: PlatformState) => {
       if (old !== undefined) yield* Effect.promise(() => fsp.rm(old.file, { force: true }))
       return HttpServerResponse.empty({
         status: 201,
-        headers: { ...commonHeaders(), "Content-MD5": Buffer.from(r.md5, "hex").toString("base64"), "x-ms-request-server-encrypted": "true" }
+        headers: {
+          ...commonHeaders(),
+          "Content-MD5": Buffer.from(r.md5, "hex").toString("base64"),
+          "x-ms-request-server-encrypted": "true",
+          "Content-Length": "0"
+        }
       })
     })
 
@@ -365,7 +371,7 @@ export const azureRoutes = (state: PlatformState) => {
       if (o === undefined) return yield* fail(404, "BlobNotFound", "The specified blob does not exist.")
       pb.objects.delete(key)
       yield* Effect.promise(() => fsp.rm(o.file, { force: true }))
-      return HttpServerResponse.empty({ status: 202, headers: { ...commonHeaders(), "x-ms-delete-type-permanent": "true" } })
+      return HttpServerResponse.empty({ status: 202, headers: { ...commonHeaders(), "x-ms-delete-type-permanent": "true", "Content-Length": "0" } })
     })
 
   const containerRequest = (pb: ProviderBucket, p: Parsed, base: string) =>
