@@ -12,6 +12,7 @@
  * @since 1.0.0
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as ApiClient from "@neuro-sdk/core/ApiClient"
 import type { ConfigStore } from "@neuro-sdk/core/ConfigStore"
@@ -22,6 +23,7 @@ import * as Plugins from "@neuro-sdk/core/Plugins"
 import * as Session from "@neuro-sdk/core/Session"
 import * as UserConfig from "@neuro-sdk/core/UserConfig"
 import type { WebSocketDialer } from "@neuro-sdk/core/WebSocket"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
@@ -176,3 +178,40 @@ export const logout = <E = never>(
   options: Options & { readonly showBrowser?: ((url: URL) => Effect.Effect<void, E>) | undefined } = {}
 ): Effect.Effect<void, ConfigError | E> =>
   Effect.flatMap(Factory.Factory, (factory) => factory.logout(options)).pipe(Effect.provide(layerFactory(options)))
+
+/**
+ * The one line a failed program prints: `<tag>: <message>` of the error it failed with (an
+ * expected failure); an unexpected one (a defect) keeps its whole cause, stack included.
+ *
+ * @since 1.0.0
+ * @category running
+ */
+export const failureLine = <E>(cause: Cause.Cause<E>): string => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "None") return Cause.pretty(cause)
+  const error: unknown = failure.value
+  if (typeof error === "object" && error !== null) {
+    const tag = "_tag" in error && typeof error._tag === "string" ? error._tag : "Error"
+    const message = "message" in error && typeof error.message === "string" ? error.message : ""
+    return message === "" ? tag : `${tag}: ${message}`
+  }
+  return `Error: ${String(error)}`
+}
+
+/**
+ * Run a program as a Node.js main (`NodeRuntime.runMain`: interrupted by SIGINT/SIGTERM, its
+ * finalizers run): a failure prints one line on stderr (`failureLine`) and exits with code 1.
+ *
+ * ```ts
+ * NeuroNode.runMain(program.pipe(Effect.provide(NeuroNode.layer())))
+ * ```
+ *
+ * @since 1.0.0
+ * @category running
+ */
+export const runMain = <A, E>(program: Effect.Effect<A, E>): void =>
+  NodeRuntime.runMain(
+    Effect.tapErrorCause(program, (cause) =>
+      Cause.isInterruptedOnly(cause) ? Effect.void : Effect.sync(() => process.stderr.write(`${failureLine(cause)}\n`))),
+    { disableErrorReporting: true }
+  )
