@@ -51,7 +51,12 @@ describe("neuro login (OAuth flows of the emulated provider)", () => {
   it("login: the browser (a stand-in xdg-open that follows the redirects) completes it", async () => {
     const bin = join(h.root, "bin")
     fs.mkdirSync(bin, { recursive: true })
-    fs.writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\ncurl -sfL "$1" > /dev/null\n`, { mode: 0o755 })
+    // a "browser": fetch follows the provider's redirects to the CLI's local callback server
+    fs.writeFileSync(
+      join(bin, "xdg-open"),
+      `#!${process.execPath}\nfetch(process.argv[2]).then((r) => r.text()).then(() => process.exit(0), () => process.exit(1))\n`,
+      { mode: 0o755 }
+    )
     const r = await h.neuro(["login", h.platform.apiUrl.toString()], { env: { PATH: `${bin}:${process.env.PATH}` } })
     assert.strictEqual(r.code, 0, r.stderr)
     assert.include(r.stdout, `Logged into ${h.platform.apiUrl} as erin, current cluster is default, org is NO_ORG`)
