@@ -15,7 +15,8 @@ import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { createHash, createHmac, generateKeyPairSync, randomBytes, randomUUID, timingSafeEqual, verify } from "node:crypto"
-import { createReadStream } from "node:fs"
+import { createReadStream, createWriteStream } from "node:fs"
+import { pipeline } from "node:stream/promises"
 import * as fsp from "node:fs/promises"
 import { join } from "node:path"
 import type { PlatformState } from "../state.js"
@@ -238,12 +239,22 @@ export const gcsRoutes = (state: PlatformState) => {
   // ------------------------------------------------------------------ writes
   const finish = (t: Target, key: string, file: string) =>
     Effect.gen(function*() {
-      const data = yield* Effect.promise(() => fsp.readFile(file))
+      const hashes = yield* Effect.promise(async () => {
+        const md5 = createHash("md5")
+        let crc = 0
+        let size = 0
+        for await (const chunk of createReadStream(file, { highWaterMark: 2 ** 20 }) as AsyncIterable<Buffer>) {
+          md5.update(chunk)
+          crc = crc32c(crc, chunk)
+          size += chunk.length
+        }
+        return { size, md5: md5.digest("hex"), crc }
+      })
       const o = yield* commitObject(t.pb, key, file, {
-        size: data.length,
+        size: hashes.size,
         etag: "",
-        md5: createHash("md5").update(data).digest("hex"),
-        crc32c: crc32c(0, data),
+        md5: hashes.md5,
+        crc32c: hashes.crc,
         generation: Date.now() * 1000 + Math.floor(Math.random() * 1000)
       })
       return json(objectJson(yield* endpoint, t.bucket, key, o))
@@ -338,11 +349,14 @@ export const gcsRoutes = (state: PlatformState) => {
         const start = Number(m[1])
         if (start > session.size) return yield* fail(400, "invalid", `Invalid request. There were ${session.size} byte(s) before this chunk, which starts at ${start}.`)
         const r = yield* received(t.pb, req)
-        const data = yield* Effect.promise(() => fsp.readFile(r))
-        yield* Effect.promise(() => fsp.rm(r, { force: true }))
-        const fresh = data.subarray(session.size - start)
-        yield* Effect.promise(() => fsp.appendFile(session.file, fresh))
-        session.size += fresh.length
+        // bytes the session already has (a chunk sent again) are skipped; the rest is appended, streamed
+        session.size += yield* Effect.promise(async () => {
+          const { size } = await fsp.stat(r)
+          const skip = Math.min(size, session.size - start)
+          if (skip < size) await pipeline(createReadStream(r, { start: skip }), createWriteStream(session.file, { flags: "a" }))
+          await fsp.rm(r, { force: true })
+          return size - skip
+        })
       } else {
         yield* Effect.ignore(readAll(req))
       }
