@@ -7,7 +7,8 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import { Config } from "@neuro-sdk/core/Config"
-import type { RemoteImage, TagOption } from "@neuro-sdk/core/Image"
+import type { TagOption } from "@neuro-sdk/core/Image"
+import { RemoteImage } from "@neuro-sdk/core/Image"
 import { Images } from "@neuro-sdk/core/Images"
 import { Parser } from "@neuro-sdk/core/Parser"
 import * as Effect from "effect/Effect"
@@ -33,6 +34,16 @@ const imageText = (image: RemoteImage, full: boolean) =>
       return `image:${image.name}${image.tag ? `:${image.tag}` : ""}`
     }
     return String(image)
+  })
+
+/** The same image without its tag (what `tags` takes). */
+const untagged = (image: RemoteImage): RemoteImage =>
+  new RemoteImage({
+    name: image.name,
+    ...(image.owner !== undefined ? { owner: image.owner } : {}),
+    ...(image.registry !== undefined ? { registry: image.registry } : {}),
+    ...(image.clusterName !== undefined ? { clusterName: image.clusterName } : {}),
+    ...(image.orgName !== undefined ? { orgName: image.orgName } : {})
   })
 
 const makeLs = (name: string) =>
@@ -112,7 +123,7 @@ const rm = Command.make(
           yield* print(`Deleting ${image} identified by ${d}`)
           if (!force) {
             const others: Array<string> = []
-            for (const t of yield* images.tags(image.withTag("latest"))) {
+            for (const t of yield* images.tags(untagged(image))) {
               if ((yield* images.digest(t)) === d) others.push(String(t))
             }
             if (others.length > 1) {
