@@ -101,6 +101,12 @@ describe("GCS buckets on LocalPlatform", () => {
         assert.deepStrictEqual((yield* collect(buckets.listBlobs("blob:by-key/", { recursive: true }))).map((e) => e.key), ["a/b.txt"])
         const text = yield* Effect.map(collect(buckets.fetchBlob("by-key", "a/b.txt")), (cs) => Buffer.concat(cs.map((x) => Buffer.from(x))).toString())
         assert.strictEqual(text, "by key")
+        // a public bucket is read without a token; a private one is refused
+        const anonymous = `${plain["endpoint_url"]}/storage/v1/b/${plain["bucket_name"]}/o/${encodeURIComponent("a/b.txt")}?alt=media`
+        assert.strictEqual(yield* Effect.promise(() => fetch(anonymous).then((r) => r.status)), 401)
+        yield* buckets.setPublicAccess("keyed", true)
+        assert.deepStrictEqual(yield* Effect.promise(() => fetch(anonymous).then(async (r) => [r.status, await r.text()])), [200, "by key"])
+        assert.strictEqual(yield* Effect.promise(() => fetch(anonymous.replace("?alt=media", ""), { method: "DELETE" }).then((r) => r.status)), 401)
         // read only: writing is refused
         const denied = yield* Effect.flip(buckets.putBlob("by-key", "x", new Uint8Array(1)))
         assert.strictEqual(denied._tag, "AuthorizationError")
