@@ -186,13 +186,30 @@ export const make: Effect.Effect<Images.Service, never, ApiClient | Config | Sco
 export const layer: Layer.Layer<Images, never, ApiClient | Config> = Layer.scoped(Images, make)
 
 /**
- * The `Accept` value of manifest requests (`digest`, `tagInfo`): only Docker's image manifest
- * schema 2, as neuro-sdk sends.
+ * Docker's image manifest schema 2 media type.
  *
  * @since 1.0.0
  * @category constants
  */
 export const MANIFEST_V2: string = internal.MANIFEST_V2
+
+/**
+ * The OCI image manifest media type.
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const MANIFEST_OCI: string = internal.MANIFEST_OCI
+
+/**
+ * The `Accept` value of manifest requests (`digest`, `tagInfo`): Docker's schema 2 and the OCI
+ * image manifest (neuro-sdk accepts only schema 2, so a registry answers 404 for an image pushed
+ * as OCI, as Podman pushes them).
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const MANIFEST_ACCEPT: string = internal.MANIFEST_ACCEPT
 
 /**
  * Page size neuro-sdk asks for in catalog and tag listings.

@@ -247,7 +247,7 @@ describe("Images registry calls (wire)", () => {
     }).pipe(Effect.provide(f.layer))
   })
 
-  it.effect("tagInfo/size: GET manifest with only the schema-2 Accept, size = sum of layers; org in the path", () => {
+  it.effect("tagInfo/size: GET manifest accepting schema 2 and OCI, size = sum of layers; org in the path", () => {
     const manifest = {
       schemaVersion: 2,
       mediaType: Images.MANIFEST_V2,
@@ -265,7 +265,7 @@ describe("Images registry calls (wire)", () => {
       const info = yield* svc.tagInfo(platformImage("test", { tag: "test_tag", owner: "me", orgName: "acme" }))
       assert.deepStrictEqual(info, new Images.Tag({ name: "test_tag", size: 32890532 }))
       assert.strictEqual(f.requests[0]!.url.href, "https://reg.example.org/v2/acme/me/test/manifests/test_tag")
-      assert.strictEqual(f.requests[0]!.headers["accept"], Images.MANIFEST_V2)
+      assert.strictEqual(f.requests[0]!.headers["accept"], Images.MANIFEST_ACCEPT)
       assert.strictEqual(f.requests[0]!.headers["authorization"], basic)
       assert.strictEqual(yield* svc.size(platformImage("test", { tag: "v1" })), 32890532)
       const untagged = yield* Effect.flip(svc.tagInfo(platformImage("test")))
@@ -273,7 +273,7 @@ describe("Images registry calls (wire)", () => {
     }).pipe(Effect.provide(f.layer))
   })
 
-  it.effect("digest: HEAD with the schema-2 Accept, Docker-Content-Digest verbatim; rm: DELETE by digest without Accept", () => {
+  it.effect("digest: HEAD accepting schema 2 and OCI, Docker-Content-Digest verbatim; rm: DELETE by digest without Accept", () => {
     const f = fakeRegistry((r) =>
       r.method === "HEAD"
         ? new Response(null, { status: 200, headers: { "docker-content-digest": "sha256:3b1f" } })
@@ -285,7 +285,7 @@ describe("Images registry calls (wire)", () => {
       assert.strictEqual(yield* svc.digest(image), "sha256:3b1f")
       assert.strictEqual(f.requests[0]!.method, "HEAD")
       assert.strictEqual(f.requests[0]!.url.href, "https://reg.example.org/v2/alice/app/manifests/v1")
-      assert.strictEqual(f.requests[0]!.headers["accept"], Images.MANIFEST_V2)
+      assert.strictEqual(f.requests[0]!.headers["accept"], Images.MANIFEST_ACCEPT)
       yield* svc.rm(image, "sha256:3b1f")
       assert.strictEqual(f.requests[1]!.method, "DELETE")
       assert.strictEqual(f.requests[1]!.url.href, "https://reg.example.org/v2/alice/app/manifests/sha256:3b1f")
@@ -474,6 +474,13 @@ describe("Images push/pull", () => {
       const denied = yield* run(fakeDaemon({ push: new Images.DockerError({ status: 403, description: "Mocked error" }) }))
       assert.strictEqual(denied._tag, "AuthorizationError")
       assert.include(denied.message, "Access denied image://default/bob/image:bananas-no-more")
+      const refusedLine = yield* run(fakeDaemon({
+        push: [{ errorDetail: { message: "trying to reuse blob sha256:1 at destination: failed to read from destination repository bob/image: 403 (Forbidden)" }, error: "x" }]
+      }))
+      assert.strictEqual(refusedLine._tag, "AuthorizationError")
+      // a missing manifest during a push is not the image's absence: the engine's error as it is
+      const notFoundLine = yield* run(fakeDaemon({ push: [{ errorDetail: { message: "manifest unknown" }, error: "x" }] }))
+      assert.strictEqual(notFoundLine._tag, "DockerError")
       const inStream = yield* run(fakeDaemon({ push: [{ error: true, errorDetail: { message: "Mocked message" } }] }))
       assert.strictEqual(inStream._tag, "DockerError")
       assert.strictEqual((inStream as Images.DockerError).status, 900)
@@ -507,7 +514,7 @@ describe("Images push/pull", () => {
     }).pipe(Effect.provide(f.layer))
   })
 
-  it.effect("pull errors: engine 404 → ResourceNotFound, 403 → AuthorizationError, in-stream → DockerError 900", () => {
+  it.effect("pull errors: engine 404 or a not-found error line → ResourceNotFound, 403 or a refusal line → AuthorizationError, other lines → DockerError 900", () => {
     const remote = platformImage("image", { tag: "no-bananas-here", owner: "bob" })
     const run = (d: ReturnType<typeof fakeDaemon>) => {
       const f = fakeRegistry(noRegistry, { daemon: d.daemon })
@@ -521,6 +528,28 @@ describe("Images push/pull", () => {
       assert.strictEqual(denied._tag, "AuthorizationError")
       const inStream = yield* run(fakeDaemon({ pull: [{ error: true, errorDetail: { message: "Mocked message" } }] }))
       assert.strictEqual((inStream as Images.DockerError).status, 900)
+      // Podman answers 200 and quotes the registry's refusal in an error line (texts as Podman 4.3 sends them)
+      const line = (message: string) => run(fakeDaemon({ pull: [{ progressDetail: {}, errorDetail: { message }, error: message }] }))
+      for (
+        const message of [
+          "initializing source docker://r/bob/image:x: reading manifest x in r/bob/image: manifest unknown: manifest unknown",
+          "initializing source docker://r/bob/image:x: reading manifest x in r/bob/image: name unknown: repository name not known to registry"
+        ]
+      ) {
+        const e = yield* line(message)
+        assert.strictEqual(e._tag, "ResourceNotFound")
+        assert.strictEqual(e.message, "Not found: Image image://default/bob/image:no-bananas-here was not found in registry (404)")
+      }
+      for (
+        const message of [
+          "initializing source docker://r/bob/image:x: reading manifest x in r/bob/image: StatusCode: 403, 403: Forbidden",
+          "denied: requested access to the resource is denied"
+        ]
+      ) {
+        assert.strictEqual((yield* line(message))._tag, "AuthorizationError")
+      }
+      const unauthorized = yield* line("reading manifest x in r/bob/image: unauthorized: authentication required")
+      assert.strictEqual(unauthorized._tag, "DockerError")
     })
   })
 

@@ -6,7 +6,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { execFileSync } from "node:child_process"
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -309,7 +308,7 @@ describe("Images over LocalPlatform (SDK)", () => {
         assert.isTrue(sent.every((q) => q.headers["authorization"]?.startsWith("Basic ") ?? false))
       }))
 
-    it.effect("registry answers the SDK cannot use are typed errors", () =>
+    it.effect("OCI manifests are read; registry answers the SDK cannot use are typed errors", () =>
       Effect.gen(function*() {
         const r = yield* raw("alice")
         const s = yield* seed(r, "alice/oci", [], [7])
@@ -327,10 +326,13 @@ describe("Images over LocalPlatform (SDK)", () => {
         const put = yield* r.fetch("PUT", `/v2/alice/oci/manifests/oci`, { body: oci, headers: { "Content-Type": OCI_MANIFEST } })
         assert.strictEqual(put.status, 201)
         const images = yield* Images.Images
-        // Distribution does not serve an OCI manifest to a client accepting only schema 2
-        const e = yield* Effect.flip(images.tagInfo(yield* image("alice", "oci", "oci")))
-        assert.strictEqual(e._tag, "ResourceNotFound")
-        assert.include(e.message, "OCI manifest found")
+        // Distribution does not serve an OCI manifest to a client accepting only schema 2 (as neuro-sdk)...
+        const v2only = yield* r.fetch("GET", `/v2/alice/oci/manifests/oci`, { headers: { Accept: V2 } })
+        assert.strictEqual(v2only.status, 404)
+        assert.include(yield* Effect.promise(() => v2only.text()), "OCI manifest found")
+        // ...so the SDK accepts OCI manifests too (Podman pushes them)
+        assert.deepStrictEqual(yield* images.tagInfo(yield* image("alice", "oci", "oci")), new Images.Tag({ name: "oci", size: 7 }))
+        assert.strictEqual(yield* images.digest(yield* image("alice", "oci", "oci")), sha256(oci))
         const p = yield* LocalPlatform.LocalPlatformTag
         yield* p.faults.failNext(500, { path: "/v2/alice/oci/tags/list" })
         const injected = yield* Effect.flip(images.tags(yield* image("alice", "oci")))
@@ -680,71 +682,9 @@ describe("NodeDockerDaemon against a fake engine", () => {
         const noLocal = yield* Effect.flip(images.push(new Image.LocalImage({ name: "absent", tag: "1" })))
         assert.strictEqual(noLocal._tag, "ResourceNotFound")
         const denied = yield* Effect.flip(images.push(new Image.LocalImage({ name: "hello", tag: "v1" }), yield* image("bob", "stolen", "v1")))
-        assert.strictEqual(denied._tag, "DockerError")
-        assert.include(denied.message, "denied")
+        // the engine quotes the registry's refusal in the stream: the SDK's AuthorizationError, as for an HTTP 403
+        assert.strictEqual(denied._tag, "AuthorizationError")
+        assert.include(denied.message, "Access denied image://default/bob/stolen:v1")
       }))
-  })
-})
-
-// ---------------------------------------------------------------------------------------------
-// a real Docker daemon, when there is one
-// ---------------------------------------------------------------------------------------------
-
-const dockerAvailable = (() => {
-  try {
-    execFileSync("docker", ["info", "--format", "{{.ServerVersion}}"], { stdio: "pipe", timeout: 10_000 })
-    return true
-  } catch {
-    return false
-  }
-})()
-
-/** A one-file tar archive (for `docker import`). */
-const tinyTar = (): Buffer => {
-  const content = Buffer.from("hello from neuro-sdk-ts\n")
-  const header = Buffer.alloc(512)
-  header.write("hello.txt", 0)
-  header.write("0000644\0", 100)
-  header.write("0000000\0", 108)
-  header.write("0000000\0", 116)
-  header.write(content.length.toString(8).padStart(11, "0") + "\0", 124)
-  header.write(Math.floor(Date.now() / 1000).toString(8).padStart(11, "0") + "\0", 136)
-  header.write("        ", 148)
-  header.write("0", 156)
-  header.write("ustar\0", 257)
-  header.write("00", 263)
-  let sum = 0
-  for (const b of header) sum += b
-  header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148)
-  const body = Buffer.alloc(Math.ceil(content.length / 512) * 512)
-  content.copy(body)
-  return Buffer.concat([header, body, Buffer.alloc(1024)])
-}
-
-describe("Images with a real Docker daemon", () => {
-  layer(
-    NeuroTest.layer({ transport: "socket", users: ["alice"] }).pipe(Layer.provideMerge(NodeDockerDaemon.layer())),
-    { excludeTestServices: true }
-  )((it) => {
-    // the engine must reach 127.0.0.1:<port> (a local daemon; Docker treats loopback registries as insecure)
-    it.effect.skipIf(!dockerAvailable)(
-      dockerAvailable
-        ? "pushes a tiny image through NodeDockerDaemon to LocalPlatform's registry and pulls it back"
-        : "real Docker push/pull — skipped: no Docker daemon reachable (`docker info` failed; CI has none)",
-      () =>
-        Effect.gen(function*() {
-          const name = `neuro-sdk-ts-test-${randomBytes(3).toString("hex")}`
-          execFileSync("docker", ["import", "-", `${name}:tiny`], { input: tinyTar(), stdio: ["pipe", "pipe", "pipe"] })
-          const images = yield* Images.Images
-          const target = yield* images.push(new Image.LocalImage({ name, tag: "tiny" }))
-          assert.isAbove(yield* images.size(target), 0)
-          assert.match(yield* images.digest(target), /^sha256:[0-9a-f]{64}$/)
-          const local = yield* images.pull(target, new Image.LocalImage({ name: `${name}-pulled`, tag: "tiny" }))
-          const d = yield* Images.DockerDaemon
-          assert.strictEqual((yield* d.inspect(local.toString())).id, (yield* d.inspect(`${name}:tiny`)).id)
-          yield* Effect.ignore(d.remove(`${name}-pulled:tiny`))
-          yield* Effect.ignore(d.remove(`${name}:tiny`))
-        })
-    )
   })
 })

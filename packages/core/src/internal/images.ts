@@ -25,6 +25,12 @@ import { DockerDaemon, DockerError, ImageProgressPull, ImageProgressPush, ImageP
 export const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 
 /** @internal */
+export const MANIFEST_OCI = "application/vnd.oci.image.manifest.v1+json"
+
+/** @internal */
+export const MANIFEST_ACCEPT = `${MANIFEST_V2}, ${MANIFEST_OCI}`
+
+/** @internal */
 export const PAGE_SIZE = 30
 
 /** @internal */
@@ -64,6 +70,19 @@ export const parseProgressStep = (
   const current = hasDetail && Predicate.isRecord(detail) ? numberOrNull(detail["current"]) : null
   const total = hasDetail && Predicate.isRecord(detail) ? numberOrNull(detail["total"]) : null
   return Either.right(new ImageProgressStep({ message, layerId: id, status, current, total }))
+}
+
+/**
+ * What the registry answered, when an engine reports it in an error line of the progress stream
+ * (status 900) rather than as the HTTP status of the call: Podman reports every registry failure
+ * so, Docker those that happen once the stream has started (a push refused). The texts are the
+ * Docker Distribution error codes and statuses both engines quote.
+ */
+/** @internal */
+export const registryRefusal = (message: string): "not-found" | "denied" | undefined => {
+  if (/\b(?:manifest unknown|name unknown)\b/i.test(message)) return "not-found"
+  if (/\bdenied\b|\b403\b|\bforbidden\b/i.test(message)) return "denied"
+  return undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,7 +292,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const tag = yield* requireTag(image)
       const url = yield* imageUrl(image, "manifests", tag)
-      const request = HttpClientRequest.head(url).pipe(HttpClientRequest.setHeader("Accept", MANIFEST_V2))
+      const request = HttpClientRequest.head(url).pipe(HttpClientRequest.setHeader("Accept", MANIFEST_ACCEPT))
       const response = yield* send(request)
       const value = response.headers["docker-content-digest"]
       if (value === undefined || value === "") {
@@ -286,7 +305,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const tag = yield* requireTag(image)
       const url = yield* imageUrl(image, "manifests", tag)
-      const request = HttpClientRequest.get(url).pipe(HttpClientRequest.setHeader("Accept", MANIFEST_V2))
+      const request = HttpClientRequest.get(url).pipe(HttpClientRequest.setHeader("Accept", MANIFEST_ACCEPT))
       const manifest = yield* api.decode(yield* send(request), Manifest)
       return new Tag({ name: tag, size: manifest.layers.reduce((sum, l) => sum + l.size, 0) })
     }).pipe(Effect.withSpan("Images.tagInfo"))
@@ -315,17 +334,28 @@ export const make = Effect.gen(function*() {
       }))
       : Effect.succeed(undefined)
 
+  /** An error line of the progress stream that quotes a registry refusal, as the SDK's error. */
+  const refusedBy = (image: Image.RemoteImage, pulling: boolean) => (e: DockerError) => {
+    const refusal = registryRefusal(e.description)
+    return refusal === "denied"
+      ? new Errors.AuthorizationError({ description: `Access denied ${image}`, status: 403 })
+      : refusal === "not-found" && pulling
+      ? new Errors.ResourceNotFound({ description: `Image ${image} was not found in registry`, status: 404 })
+      : e
+  }
+
   const steps = (
     stream: Stream.Stream<ImagesModule.DockerStreamObject, DockerError>,
     tag: string | undefined,
     progress: ImagesModule.ImageProgressCallback | undefined,
+    onErrorLine: (e: DockerError) => DockerError | Errors.AuthorizationError | Errors.ResourceNotFound,
     onObject: Effect.Effect<void> = Effect.void
   ) =>
     Stream.runForEach(stream, (obj) =>
       Effect.zipRight(
         onObject,
         Either.match(parseProgressStep(obj, tag), {
-          onLeft: Effect.fail,
+          onLeft: (e) => Effect.fail(onErrorLine(e)),
           onRight: (step) => (step === undefined ? Effect.void : emit(progress, step))
         })
       ))
@@ -347,7 +377,7 @@ export const make = Effect.gen(function*() {
         )
       )
       const auth = yield* dockerAuth(target, repo)
-      yield* steps(docker.push(name, { tag, auth }), target.tag, options.progress).pipe(
+      yield* steps(docker.push(name, { tag, auth }), target.tag, options.progress, refusedBy(target, false)).pipe(
         Effect.catchIf(
           (e): e is DockerError => e._tag === "DockerError" && e.status === 403,
           () => Effect.fail(new Errors.AuthorizationError({ description: `Access denied ${target}`, status: 403 }))
@@ -366,7 +396,7 @@ export const make = Effect.gen(function*() {
       const auth = yield* dockerAuth(remote, repo)
       const sameName = target.toString() === repo
       const remember = sameName ? Effect.void : Effect.sync(() => void temporary.add(repo))
-      yield* steps(docker.pull(name, { tag, auth }), remote.tag, options.progress, remember).pipe(
+      yield* steps(docker.pull(name, { tag, auth }), remote.tag, options.progress, refusedBy(remote, true), remember).pipe(
         Effect.catchIf(
           (e): e is DockerError => e._tag === "DockerError" && (e.status === 404 || e.status === 403),
           (e) =>

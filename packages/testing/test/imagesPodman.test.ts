@@ -1,0 +1,167 @@
+/**
+ * `Images.push`/`pull` against a real container engine: Podman's Docker-compatible Engine API
+ * (`podman system service`), reached by `NodeDockerDaemon` on its Unix socket, pushing to and
+ * pulling from LocalPlatform's registry over loopback. Podman and its storage live in a temporary
+ * folder; `.ci/run` installs Podman where it is missing.
+ */
+import { assert, describe, layer } from "@effect/vitest"
+import { Image, Images } from "@neuro-sdk/core"
+import { NodeDockerDaemon } from "@neuro-sdk/node"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Chunk from "effect/Chunk"
+import * as Stream from "effect/Stream"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import { join } from "node:path"
+import { LocalPlatform, NeuroTest } from "../src/index.js"
+import { podman, podmanHome, PodmanHomeTag, podmanService, tarOf } from "./containerTools.js"
+
+/** LocalPlatform (alice, bob) and a Podman whose Engine API is `NodeDockerDaemon`'s engine. */
+const withPodman = Layer.scopedDiscard(
+  Effect.flatMap(LocalPlatform.LocalPlatformTag, (p) => podmanService(new URL(p.url).host))
+).pipe(
+  Layer.provideMerge(
+    NeuroTest.layer({ transport: "socket", users: ["alice", "bob"] }).pipe(
+      Layer.provideMerge(
+        Layer.unwrapEffect(Effect.map(PodmanHomeTag, (h) => NodeDockerDaemon.layer({ host: `unix://${h.socketPath}`, env: {} })))
+      )
+    )
+  ),
+  Layer.provideMerge(podmanHome)
+)
+
+/** `podman import` of a one-layer image: busybox (when installed) and a file unique to this run. */
+const importImage = (name: string) =>
+  Effect.gen(function*() {
+    const home = yield* PodmanHomeTag
+    const files = [
+      { name: "hello.txt", data: new Uint8Array(randomBytes(64 * 1024)) },
+      ...(fs.existsSync("/bin/busybox") ? [{ name: "bin/busybox", data: fs.readFileSync("/bin/busybox"), mode: 0o755 }] : [])
+    ]
+    const tar = join(home.dir, `${randomBytes(4).toString("hex")}.tar`)
+    fs.writeFileSync(tar, tarOf(files))
+    yield* podman("import", tar, name)
+    fs.rmSync(tar)
+  })
+
+interface PodmanInspect {
+  readonly Id: string
+  readonly Digest: string
+  readonly RepoTags: ReadonlyArray<string> | null
+  readonly RepoDigests: ReadonlyArray<string> | null
+  readonly RootFS: { readonly Layers: ReadonlyArray<string> }
+}
+
+/** Podman's own `image inspect` (the CLI, on the same storage). */
+const inspect = (name: string) =>
+  Effect.map(podman("image", "inspect", name), (out) => (JSON.parse(out) as ReadonlyArray<PodmanInspect>)[0]!)
+
+const remote = (owner: string, name: string, tag?: string) =>
+  Effect.map(LocalPlatform.LocalPlatformTag, (p) =>
+    Image.RemoteImage.newNeuroImage(name, new URL(p.url).host, {
+      owner,
+      clusterName: "default",
+      orgName: null,
+      ...(tag !== undefined ? { tag } : {})
+    }))
+
+describe("Images over Podman's Engine API and LocalPlatform's registry", () => {
+  layer(withPodman, { excludeTestServices: true, timeout: 120_000 })((it) => {
+    it.effect("push with progress; list/tags/tagInfo/size/digest see it; pull under another name has the same digest and layers; rm", () =>
+      Effect.gen(function*() {
+        yield* importImage("localhost/podman-hello:v1")
+        const images = yield* Images.Images
+        const events: Array<Images.ImageProgress> = []
+        const progress = (e: Images.ImageProgress) => Effect.sync(() => void events.push(e))
+        const target = yield* images.push(new Image.LocalImage({ name: "podman-hello", tag: "v1" }), undefined, { progress })
+        assert.strictEqual(target.toString(), "image://default/alice/podman-hello:v1")
+        assert.deepStrictEqual(events.map((e) => e._tag), ["ImageProgressPush"])
+        const pushed = events[0] as Images.ImageProgressPush
+        assert.strictEqual(pushed.dst.toString(), target.toString())
+
+        const listed = (yield* images.list()).map(String)
+        assert.include(listed, "image://default/alice/podman-hello")
+        assert.deepStrictEqual((yield* images.tags(yield* remote("alice", "podman-hello"))).map((i) => i.tag), ["v1"])
+        const digest = yield* images.digest(target)
+        assert.match(digest, /^sha256:[0-9a-f]{64}$/)
+        const original = yield* inspect("localhost/podman-hello:v1")
+        const info = yield* images.tagInfo(target)
+        assert.strictEqual(info.name, "v1")
+        assert.isAbove(info.size ?? 0, 64 * 1024 / 2)
+        assert.strictEqual(yield* images.size(target), info.size)
+
+        const pulled: Array<Images.ImageProgress> = []
+        const local = yield* images.pull(target, new Image.LocalImage({ name: "podman-hello-copy", tag: "1" }), {
+          progress: (e) => Effect.sync(() => void pulled.push(e))
+        })
+        assert.strictEqual(local.toString(), "podman-hello-copy:1")
+        assert.strictEqual(pulled[0]!._tag, "ImageProgressPull")
+        const steps = pulled.filter((e): e is Images.ImageProgressStep => e._tag === "ImageProgressStep")
+        assert.isAbove(steps.length, 0)
+        for (const s of steps) assert.strictEqual(s.message, `${s.layerId}: ${s.status}`)
+        const copy = yield* inspect("podman-hello-copy:1")
+        assert.strictEqual(copy.Id, original.Id)
+        assert.deepStrictEqual(copy.RootFS.Layers, original.RootFS.Layers)
+        // the pulled image is the manifest whose digest the registry reports
+        assert.include(copy.RepoDigests ?? [], `${target.asDockerUrl().replace(/:v1$/, "")}@${digest}`)
+
+        yield* images.rm(target, digest)
+        assert.deepStrictEqual(yield* images.tags(yield* remote("alice", "podman-hello")), [])
+        const gone = yield* Effect.flip(images.pull(target))
+        assert.strictEqual(gone._tag, "ResourceNotFound")
+        assert.strictEqual(gone.message, `Not found: Image ${target} was not found in registry (404)`)
+      }))
+
+    it.effect("a missing local image, a missing remote image or repository, another user's repository", () =>
+      Effect.gen(function*() {
+        const images = yield* Images.Images
+        const noLocal = yield* Effect.flip(images.push(new Image.LocalImage({ name: "podman-absent", tag: "1" })))
+        assert.strictEqual(noLocal._tag, "ResourceNotFound")
+        assert.include(noLocal.message, "Image podman-absent:1 was not found in your local docker images")
+        const noRepo = yield* Effect.flip(images.pull(yield* remote("alice", "podman-never-pushed", "1")))
+        assert.strictEqual(noRepo._tag, "ResourceNotFound")
+
+        yield* importImage("localhost/podman-mine:1")
+        const mine = yield* images.push(new Image.LocalImage({ name: "podman-mine", tag: "1" }))
+        const noTag = yield* Effect.flip(images.pull(yield* remote("alice", "podman-mine", "nope")))
+        assert.strictEqual(noTag._tag, "ResourceNotFound")
+        // alice may not write into bob's namespace, nor bob read alice's
+        const denied = yield* Effect.flip(images.push(new Image.LocalImage({ name: "podman-mine", tag: "1" }), yield* remote("bob", "stolen", "1")))
+        assert.strictEqual(denied._tag, "AuthorizationError")
+        assert.strictEqual(denied.message, `Permission denied: Access denied ${yield* remote("bob", "stolen", "1")} (403)`)
+        // Podman answers 200 and reports the registry's refusal in the stream (Docker: an HTTP 404/403)
+        const p = yield* LocalPlatform.LocalPlatformTag
+        const d = yield* Images.DockerDaemon
+        const asBob = d.pull(mine.asDockerUrl().replace(/:1$/, ""), {
+          tag: "1",
+          auth: { username: "token", password: p.token("bob"), serveraddress: new URL(p.url).host }
+        })
+        const refused = (yield* Stream.runCollect(asBob)).pipe(Chunk.toReadonlyArray)
+        assert.strictEqual(refused.length, 1)
+        assert.match(String(refused[0]!["error"]), /403/)
+      }))
+
+    // formerly skipped unless a Docker daemon was reachable: the same round trip, on Podman
+    it.effect("pushes a tiny imported image under its default name and pulls it back: same image id through the Engine API", () =>
+      Effect.gen(function*() {
+        const home = yield* PodmanHomeTag
+        const name = `neuro-sdk-ts-test-${randomBytes(3).toString("hex")}`
+        const tar = join(home.dir, "tiny.tar")
+        fs.writeFileSync(tar, tarOf([{ name: "hello.txt", data: new TextEncoder().encode("hello from neuro-sdk-ts\n") }]))
+        yield* podman("import", tar, `${name}:tiny`)
+        const images = yield* Images.Images
+        const target = yield* images.push(new Image.LocalImage({ name, tag: "tiny" }))
+        assert.strictEqual(target.toString(), `image://default/alice/${name}:tiny`)
+        assert.isAbove(yield* images.size(target), 0)
+        assert.match(yield* images.digest(target), /^sha256:[0-9a-f]{64}$/)
+        const local = yield* images.pull(target, new Image.LocalImage({ name: `${name}-pulled`, tag: "tiny" }))
+        const d = yield* Images.DockerDaemon
+        const pulled = yield* d.inspect(local.toString())
+        assert.strictEqual(pulled.id, (yield* d.inspect(`${name}:tiny`)).id)
+        assert.include(pulled.repoTags, `docker.io/library/${name}-pulled:tiny`)
+        yield* d.remove(`${name}-pulled:tiny`)
+        assert.strictEqual((yield* Effect.flip(d.inspect(`${name}-pulled:tiny`))).status, 404)
+      }))
+  })
+})
