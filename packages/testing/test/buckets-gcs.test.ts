@@ -2,7 +2,7 @@
  * Google Cloud Storage buckets: LocalPlatform's GCS endpoint driven by the official
  * `@google-cloud/storage` client (pointed at it with `apiEndpoint`), then the SDK's GCS provider
  * against the same endpoint: the shared blob suite, and a service-account key (`key_data`) turned
- * into tokens at the endpoint's token URI.
+ * into tokens at the endpoint's token URI. Last, Azure and GCS buckets over the in-process transport.
  */
 import { Storage } from "@google-cloud/storage"
 import { assert, describe, layer } from "@effect/vitest"
@@ -119,4 +119,22 @@ describe("GCS buckets on LocalPlatform", () => {
     it.effect("the blob suite: 500 files, 100 MB, pages, faults", () =>
       Effect.flatMap(LocalPlatform.LocalPlatformTag, (p) => fullSuite(localTarget(p))), { timeout: 300_000 })
   })
+})
+
+describe("Azure and GCS buckets in-process (no socket)", () => {
+  for (const provider of ["azure", "gcp"] as const) {
+    layer(NeuroTest.layer({ transport: "in-process", users: ["alice"], clusters: [{ name: "default", bucketProvider: provider }] }))((it) => {
+      it.effect(`${provider}: put, list, fetch from an offset, rm`, () =>
+        Effect.gen(function*() {
+          const buckets = yield* Buckets.Buckets
+          yield* buckets.create({ name: "inproc" })
+          yield* buckets.putBlob("inproc", "d/k.txt", new TextEncoder().encode("in-process"))
+          assert.deepStrictEqual((yield* collect(buckets.listBlobs("blob:inproc/d/"))).map((e) => e.key), ["d/k.txt"])
+          const tail = yield* Effect.map(collect(buckets.fetchBlob("inproc", "d/k.txt", { offset: 3 })), (cs) => Buffer.concat(cs.map((x) => Buffer.from(x))).toString())
+          assert.strictEqual(tail, "process")
+          yield* buckets.blobRm("blob:inproc/d", { recursive: true })
+          assert.deepStrictEqual(yield* collect(buckets.listBlobs("blob:inproc/", { recursive: true })), [])
+        }))
+    })
+  }
 })
