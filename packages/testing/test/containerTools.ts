@@ -108,18 +108,21 @@ export const podmanService = (registryHost: string) =>
       `unqualified-search-registries = []\n\n[[registry]]\nlocation = "${registryHost}"\ninsecure = true\n`
     )
     const log = fs.openSync(join(home.dir, "service.log"), "a")
+    let spawnError: Error | undefined
     const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        spawn("podman", [...home.flags, "system", "service", "--time=0", `unix://${home.socketPath}`], {
+      Effect.sync(() => {
+        const c = spawn("podman", [...home.flags, "system", "service", "--time=0", `unix://${home.socketPath}`], {
           env: home.env,
           stdio: ["ignore", log, log]
         })
-      ),
+        c.once("error", (e) => void (spawnError = e))
+        return c
+      }),
       (c: ChildProcess) =>
         Effect.promise(() =>
           new Promise<void>((done) => {
             fs.closeSync(log)
-            if (c.exitCode !== null || c.signalCode !== null) return done()
+            if (c.pid === undefined || c.exitCode !== null || c.signalCode !== null) return done()
             c.once("exit", () => done())
             c.kill("SIGTERM")
             setTimeout(() => c.exitCode === null && c.signalCode === null && c.kill("SIGKILL"), 1000).unref()
@@ -127,6 +130,9 @@ export const podmanService = (registryHost: string) =>
         )
     )
     for (let i = 0; i < 200; i++) {
+      if (spawnError !== undefined) {
+        return yield* Effect.die(new Error(`podman could not be started (.ci/run installs it): ${spawnError.message}`))
+      }
       if (child.exitCode !== null) break
       if (fs.existsSync(home.socketPath) && (yield* socketAnswers(home.socketPath))) return home
       yield* Effect.sleep("50 millis")
