@@ -6,6 +6,7 @@
  */
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
+import type * as Descriptor from "@effect/cli/CommandDescriptor"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Cause from "effect/Cause"
@@ -24,6 +25,7 @@ import { serviceAccountCommand } from "./commands/serviceAccounts.js"
 import { jobCommand, jobTopLevelCommands } from "./commands/jobs.js"
 import { storageCommand, storageTopLevelCommands } from "./commands/storage.js"
 import { describe, EX } from "./output/errors.js"
+import { groupHelp, helpRequest } from "./output/help.js"
 import { stripAnsi } from "./output/term.js"
 import { rootCommand } from "./root.js"
 import { preprocess } from "./argv.js"
@@ -67,6 +69,20 @@ export const command = rootCommand.pipe(
 
 setCompletionTree(command)
 
+/** The command groups, for the short help of `neuro` and `neuro GROUP`. */
+const GROUPS = {
+  config: configCommand.descriptor,
+  storage: storageCommand.descriptor,
+  job: jobCommand.descriptor,
+  image: imageCommand.descriptor,
+  secret: secretCommand.descriptor,
+  disk: diskCommand.descriptor,
+  "service-account": serviceAccountCommand.descriptor,
+  acl: aclCommand.descriptor,
+  blob: blobCommand.descriptor,
+  completion: completionCommand.descriptor
+} as Record<string, Descriptor.Command<unknown>>
+
 const app = Command.run(command, { name: "neuro", version: VERSION, executable: "neuro" })
 
 /** The console, dropping @effect/cli's colours when ours are off. */
@@ -106,6 +122,9 @@ const colorsWanted = (args: ReadonlyArray<string>): boolean => {
  */
 export const run = (args: ReadonlyArray<string>): Effect.Effect<number> => {
   const argv = preprocess(args)
+  const helpPath = helpRequest(argv)
+  const help = helpPath !== undefined ? groupHelp(command.descriptor, GROUPS, helpPath) : undefined
+  if (help !== undefined) return Effect.sync(() => process.stdout.write(help)).pipe(Effect.as(EX.OK))
   const colors = colorsWanted(argv)
   const traceback = argv.includes("--show-traceback") || argv.slice(0, argv.findIndex((a) => !a.startsWith("-")) + 1).some((a) => a === "-v" || a === "--verbose")
   return app(["node", "neuro", ...argv]).pipe(

@@ -161,10 +161,23 @@ describe("neuro config", () => {
   })
 
   it("--help works on every level and usage errors exit 2", async () => {
-    for (const args of [["--help"], ["config", "--help"], ["config", "login-with-token", "--help"], ["ls", "--help"], ["storage", "cp", "--help"]]) {
+    // groups: a short list of their commands, one line each
+    for (const args of [[], ["--help"], ["-q", "--help"], ["config"], ["config", "--help"], ["storage", "-h"]]) {
+      const r = await h.neuro(args)
+      assert.strictEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`)
+      assert.match(r.stdout, /^Usage: neuro( config| storage)?( \[OPTIONS\])? COMMAND \[ARGS\]\.\.\.\n/)
+      assert.isAtMost(Math.max(...r.stdout.split("\n").map((l) => l.length)), 200)
+    }
+    const root = await h.neuro(["--help"])
+    assert.match(root.stdout, /^Command groups:\n  acl {2,}Access Control List management\.$/m)
+    assert.match(root.stdout, /^  ls {2,}List directory contents/m)
+    assert.match((await h.neuro(["config"])).stdout, /^  login-with-token {2,}Log into Neuro Platform with a token\.$/m)
+    // commands: @effect/cli's help with their options and arguments
+    for (const args of [["config", "login-with-token", "--help"], ["ls", "--help"], ["storage", "cp", "--help"], ["run", "-h"]]) {
       const r = await h.neuro(args)
       assert.strictEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`)
       assert.include(r.stdout, "USAGE")
+      assert.include(r.stdout, "OPTIONS")
       assert.notInclude(r.stdout, "\x1b[", "no colours when stdout is not a terminal")
     }
     const missing = await h.neuro(["config", "login-with-token"])
