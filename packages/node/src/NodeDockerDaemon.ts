@@ -2,7 +2,8 @@
  * The local Docker Engine for `Images.push`/`Images.pull`: the Engine HTTP API over `node:http`,
  * on `DOCKER_HOST` (`unix://`, `tcp://`, `http://`, `https://`) or, by default, the first local
  * Unix socket that exists (`/run/docker.sock`, `/var/run/docker.sock`,
- * `~/.docker/run/docker.sock`). With `DOCKER_TLS_VERIFY` set, `tcp://` uses TLS with the client
+ * `~/.docker/run/docker.sock`, then Podman's Docker-compatible sockets `/run/podman/podman.sock`
+ * and `$XDG_RUNTIME_DIR/podman/podman.sock`). With `DOCKER_TLS_VERIFY` set, `tcp://` uses TLS with the client
  * certificates of `DOCKER_CERT_PATH` (default `~/.docker`), as the Docker CLI does.
  *
  * The engine is reached on each call, so the layer never fails: without an engine, calls fail
@@ -39,7 +40,7 @@ const loadTransport = once(() =>
  * @category models
  */
 export interface Options {
-  /** Engine address (default: `DOCKER_HOST`, else the first local socket that exists). */
+  /** Engine address (default: `DOCKER_HOST`, else the first local Docker or Podman socket that exists). */
   readonly host?: string | undefined
   /** Use TLS for `tcp://` addresses (default: whether `DOCKER_TLS_VERIFY` is set and not empty). */
   readonly tlsVerify?: boolean | undefined
@@ -63,7 +64,17 @@ type Endpoint =
     readonly key?: Buffer | undefined
   }
 
-const DEFAULT_SOCKETS = () => ["/run/docker.sock", "/var/run/docker.sock", join(homedir(), ".docker", "run", "docker.sock")]
+/** Docker's sockets, then Podman's (its Engine API service, rootful and rootless). */
+const DEFAULT_SOCKETS = (env: Readonly<Record<string, string | undefined>>) => {
+  const runtimeDir = env["XDG_RUNTIME_DIR"]
+  return [
+    "/run/docker.sock",
+    "/var/run/docker.sock",
+    join(homedir(), ".docker", "run", "docker.sock"),
+    "/run/podman/podman.sock",
+    ...(runtimeDir !== undefined && runtimeDir !== "" ? [join(runtimeDir, "podman", "podman.sock")] : [])
+  ]
+}
 
 const unavailable = (detail?: string, cause?: unknown) =>
   new DockerError({
@@ -79,7 +90,7 @@ const resolveEndpoint = (options: Options): Either.Either<Endpoint, DockerError>
   const env = options.env ?? process.env
   const host = options.host ?? (env["DOCKER_HOST"] !== undefined && env["DOCKER_HOST"] !== "" ? env["DOCKER_HOST"] : undefined)
   if (host === undefined) {
-    const socketPath = DEFAULT_SOCKETS().find((p) => existsSync(p))
+    const socketPath = DEFAULT_SOCKETS(env).find((p) => existsSync(p))
     return socketPath === undefined ? Either.left(unavailable()) : Either.right({ _tag: "Socket", socketPath })
   }
   if (host.startsWith("unix://")) return Either.right({ _tag: "Socket", socketPath: host.slice("unix://".length) })

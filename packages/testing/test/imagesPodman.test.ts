@@ -7,15 +7,17 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { Image, Images } from "@neuro-sdk/core"
 import { NodeDockerDaemon } from "@neuro-sdk/node"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Chunk from "effect/Chunk"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
+import { homedir } from "node:os"
 import { join } from "node:path"
 import { LocalPlatform, NeuroTest } from "../src/index.js"
-import { podman, podmanHome, PodmanHomeTag, podmanService, tarOf } from "./containerTools.js"
+import { podman, podmanHome, PodmanHomeTag, podmanService, runCommand, tarOf } from "./containerTools.js"
 
 /** LocalPlatform (alice, bob) and a Podman whose Engine API is `NodeDockerDaemon`'s engine. */
 const withPodman = Layer.scopedDiscard(
@@ -52,6 +54,9 @@ interface PodmanInspect {
   readonly RepoDigests: ReadonlyArray<string> | null
   readonly RootFS: { readonly Layers: ReadonlyArray<string> }
 }
+
+const podmanResult = (...args: ReadonlyArray<string>) =>
+  Effect.flatMap(PodmanHomeTag, (home) => runCommand("podman", [...home.flags, ...args], home.env))
 
 /** Podman's own `image inspect` (the CLI, on the same storage). */
 const inspect = (name: string) =>
@@ -106,6 +111,17 @@ describe("Images over Podman's Engine API and LocalPlatform's registry", () => {
         // the pulled image is the manifest whose digest the registry reports
         assert.include(copy.RepoDigests ?? [], `${target.asDockerUrl().replace(/:v1$/, "")}@${digest}`)
 
+        // the registry name a pull creates is untagged when the Images layer's scope closes; the local name stays
+        const registryName = target.asDockerUrl()
+        yield* Effect.scoped(
+          Effect.flatMap(Layer.build(Images.layer), (ctx) =>
+            Context.get(ctx, Images.Images).pull(target, new Image.LocalImage({ name: "podman-hello-scoped", tag: "1" })))
+        )
+        assert.strictEqual((yield* inspect("podman-hello-scoped:1")).Id, original.Id)
+        const after = yield* podmanResult("image", "exists", registryName)
+        assert.strictEqual(after.code, 1, after.stderr)
+        assert.strictEqual((yield* inspect("localhost/podman-hello:v1")).Id, original.Id)
+
         yield* images.rm(target, digest)
         assert.deepStrictEqual(yield* images.tags(yield* remote("alice", "podman-hello")), [])
         const gone = yield* Effect.flip(images.pull(target))
@@ -140,6 +156,27 @@ describe("Images over Podman's Engine API and LocalPlatform's registry", () => {
         const refused = (yield* Stream.runCollect(asBob)).pipe(Chunk.toReadonlyArray)
         assert.strictEqual(refused.length, 1)
         assert.match(String(refused[0]!["error"]), /403/)
+      }))
+
+    it.effect("without DOCKER_HOST, NodeDockerDaemon finds Podman's rootless socket under XDG_RUNTIME_DIR", () =>
+      Effect.gen(function*() {
+        const home = yield* PodmanHomeTag
+        const earlier = ["/run/docker.sock", "/var/run/docker.sock", join(homedir(), ".docker", "run", "docker.sock"), "/run/podman/podman.sock"]
+        const runtimeDir = join(home.dir, "xdg")
+        fs.mkdirSync(join(runtimeDir, "podman"), { recursive: true })
+        fs.symlinkSync(home.socketPath, join(runtimeDir, "podman", "podman.sock"))
+        yield* importImage("localhost/podman-found:1")
+        const found = NodeDockerDaemon.make({ env: { XDG_RUNTIME_DIR: runtimeDir } })
+        const none = NodeDockerDaemon.make({ env: { XDG_RUNTIME_DIR: join(home.dir, "elsewhere") } })
+        if (earlier.some((p) => fs.existsSync(p))) {
+          // a Docker (or rootful Podman) socket on this machine comes first: only the order can be checked here
+          assert.strictEqual((yield* Effect.either(none.inspect("localhost/podman-found:1")))._tag, "Left")
+          return
+        }
+        assert.deepStrictEqual((yield* found.inspect("localhost/podman-found:1")).repoTags, ["localhost/podman-found:1"])
+        const missing = yield* Effect.flip(none.inspect("localhost/podman-found:1"))
+        assert.strictEqual(missing.status, 900)
+        assert.include(missing.message, "Docker engine is not available")
       }))
 
     // formerly skipped unless a Docker daemon was reachable: the same round trip, on Podman
