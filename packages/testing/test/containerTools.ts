@@ -53,7 +53,7 @@ export const podmanHome: Layer.Layer<PodmanHomeTag> = Layer.scoped(
   Effect.acquireRelease(
     Effect.sync((): PodmanHome => {
       const dir = fs.mkdtempSync(join(tmpdir(), "neuro-podman-"))
-      for (const sub of ["root", "runroot", "libpod", "tmp"]) fs.mkdirSync(join(dir, sub))
+      for (const sub of ["root", "runroot", "libpod", "tmp", "runtime"]) fs.mkdirSync(join(dir, sub), { mode: 0o700 })
       fs.writeFileSync(join(dir, "registries.conf"), `unqualified-search-registries = []\n`)
       return {
         dir,
@@ -66,7 +66,13 @@ export const podmanHome: Layer.Layer<PodmanHomeTag> = Layer.scoped(
           "--events-backend", "file",
           "--cgroup-manager", "cgroupfs"
         ],
-        env: { ...process.env, CONTAINERS_REGISTRIES_CONF: join(dir, "registries.conf"), TMPDIR: join(dir, "tmp") }
+        // rootless Podman wants an XDG_RUNTIME_DIR owned by the user
+        env: {
+          ...process.env,
+          CONTAINERS_REGISTRIES_CONF: join(dir, "registries.conf"),
+          TMPDIR: join(dir, "tmp"),
+          XDG_RUNTIME_DIR: join(dir, "runtime")
+        }
       }
     }),
     (home) =>
