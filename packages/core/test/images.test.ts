@@ -550,6 +550,9 @@ describe("Images push/pull", () => {
       }
       const unauthorized = yield* line("reading manifest x in r/bob/image: unauthorized: authentication required")
       assert.strictEqual(unauthorized._tag, "DockerError")
+      // the engine's own failures are not the registry's refusal
+      const local = yield* line("writing blob: open /var/lib/containers/storage/x: permission denied")
+      assert.strictEqual(local._tag, "DockerError")
     })
   })
 

@@ -81,7 +81,7 @@ export const parseProgressStep = (
 /** @internal */
 export const registryRefusal = (message: string): "not-found" | "denied" | undefined => {
   if (/\b(?:manifest unknown|name unknown)\b/i.test(message)) return "not-found"
-  if (/\bdenied\b|\b403\b|\bforbidden\b/i.test(message)) return "denied"
+  if (/\bdenied:|\b403\b|\bforbidden\b/i.test(message)) return "denied"
   return undefined
 }
 
