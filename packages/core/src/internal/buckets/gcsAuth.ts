@@ -33,7 +33,7 @@ const base64url = (bytes: Uint8Array): string => {
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")
 }
 
-const fromBase64 = (text: string): Uint8Array => Uint8Array.from(atob(text.replace(/\s+/g, "")), (c) => c.charCodeAt(0))
+const fromBase64 = (text: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(text.replace(/\s+/g, "")), (c) => c.charCodeAt(0))
 
 const parseKey = (keyData: string) =>
   Either.try({

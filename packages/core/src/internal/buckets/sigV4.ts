@@ -14,7 +14,13 @@ const subtle = () => globalThis.crypto.subtle
 
 const hex = (buffer: ArrayBuffer): string => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("")
 
-const bytesOf = (data: Uint8Array | string): Uint8Array => (typeof data === "string" ? encoder.encode(data) : data)
+// WebCrypto takes bytes over an ArrayBuffer (the DOM lib's BufferSource): a view of a shared
+// buffer is copied, any other passed as it is
+const bufferSource = (data: Uint8Array): Uint8Array<ArrayBuffer> =>
+  data.buffer instanceof ArrayBuffer ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data)
+
+const bytesOf = (data: Uint8Array | string): Uint8Array<ArrayBuffer> =>
+  typeof data === "string" ? encoder.encode(data) : bufferSource(data)
 
 /** Hex SHA-256 of bytes or UTF-8 text. */
 /** @internal */
@@ -27,7 +33,7 @@ export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49
 
 const hmac = (key: Uint8Array, data: string): Promise<Uint8Array> =>
   subtle()
-    .importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
+    .importKey("raw", bufferSource(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
     .then((k) => subtle().sign("HMAC", k, encoder.encode(data)))
     .then((b) => new Uint8Array(b))
 
