@@ -28,6 +28,8 @@ export interface Result {
   readonly code: number
   readonly stdout: string
   readonly stderr: string
+  /** The raw bytes of stdout, with `encoding: "buffer"`. */
+  readonly stdoutBytes?: Uint8Array | undefined
 }
 
 export interface RunOptions {
@@ -35,6 +37,8 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>> | undefined
   readonly input?: string | undefined
   readonly timeoutMs?: number | undefined
+  /** `buffer`: keep stdout's bytes as they are (`stdoutBytes`). */
+  readonly encoding?: "utf8" | "buffer" | undefined
 }
 
 export interface Harness {
@@ -71,10 +75,15 @@ export const start = async (options: LocalPlatform.ServeOptions = {}): Promise<H
       const child = execFile(
         process.execPath,
         [BIN, ...args],
-        { cwd: o.cwd ?? work, env: { ...baseEnv(), ...o.env }, encoding: "utf8", timeout: o.timeoutMs ?? 60_000, maxBuffer: 64 * 2 ** 20 },
+        { cwd: o.cwd ?? work, env: { ...baseEnv(), ...o.env }, encoding: "buffer", timeout: o.timeoutMs ?? 60_000, maxBuffer: 64 * 2 ** 20 },
         (error, stdout, stderr) => {
           const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
-          resolve({ code, stdout, stderr })
+          resolve({
+            code,
+            stdout: stdout.toString("utf8"),
+            stderr: stderr.toString("utf8"),
+            stdoutBytes: o.encoding === "buffer" ? new Uint8Array(stdout) : undefined
+          })
         }
       )
       if (o.input !== undefined) child.stdin?.end(o.input)

@@ -98,6 +98,13 @@ describe("neuro storage commands", () => {
     const wrong = await h.neuro(["cp", "-t", "storage:files", "-T", "data.bin"])
     assert.strictEqual(wrong.code, 2)
     assert.include(wrong.stderr, "Cannot combine --target-directory (-t) and --no-target-directory (-T)")
+    // standard streams are streamed, never replaced by a downloaded file
+    const toStdout = await h.neuro(["cp", "storage:files/renamed.bin", "/dev/stdout"], { encoding: "buffer" })
+    assert.strictEqual(toStdout.code, 0)
+    assert.isTrue(Buffer.from(toStdout.stdoutBytes!).equals(data))
+    const fromStdin = await h.neuro(["cp", "/dev/stdin", "storage:files/from-stdin.txt"], { input: "typed in\n" })
+    assert.strictEqual(fromStdin.code, 0, fromStdin.stderr)
+    assert.strictEqual((await h.neuro(["cp", "storage:files/from-stdin.txt", "/dev/stdout"])).stdout, "typed in\n")
     const absent = await h.neuro(["cp", "storage:files/absent", "down/"])
     assert.strictEqual(absent.code, 72)
     assert.match(absent.stderr, /^ERROR: cannot copy storage:\/\/default\/user\/files\/absent/)

@@ -25,7 +25,7 @@ import * as Progress from "../output/progress.js"
 import * as Table from "../output/table.js"
 import { print, printErr, TermTag, verbose } from "../output/term.js"
 import { flagOnByDefault, globals, withClient } from "../root.js"
-import { noOptions, uriFormatter } from "./common.js"
+import { isStreamPath, noOptions, uriFormatter } from "./common.js"
 import { orgOption } from "./secrets.js"
 
 const cluster = Options.text("cluster").pipe(Options.optional, Options.withDescription("Perform on a specified cluster (the current cluster by default)."))
@@ -322,6 +322,11 @@ const cp = Command.make(
         const src = yield* anyUri(text)
         const dst = intoDir ? childUri(destination, lastSegment(src)) : destination
         const label = (u: URL) => (u.protocol === "file:" ? decodeURIComponent(u.pathname) : u.href)
+        for (const u of [src, dst]) {
+          if (u.protocol === "file:" && isStreamPath(yield* parser.uriToPath(u))) {
+            return yield* Effect.fail(usageError(`${decodeURIComponent(u.pathname)} is not a regular file: blob cp copies files only`))
+          }
+        }
         const recursive = o.recursive && (yield* isDir(src))
         const progress = Progress.make(term, { bar: term.tty && o.progress, label, single: !recursive })
         progress.begin(label(src), label(dst))

@@ -6,6 +6,8 @@
 import { Parser } from "@neuro-sdk/core/Parser"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import * as fs from "node:fs"
 import { usageError } from "../output/errors.js"
 
 /**
@@ -49,4 +51,56 @@ const FACTOR: Record<string, number> = {
 export const parseMemory = (text: string): Either.Either<number, string> => {
   const m = MEMORY.exec(text)
   return m === null ? Either.left(`Unable parse value: ${text}`) : Either.right(Number(m[1]) * FACTOR[m[2] ?? ""]!)
+}
+
+/**
+ * Whether a local path is a stream rather than a file: `/dev/stdin`, `/dev/stdout`, or an existing
+ * path that is neither a regular file nor a folder (a FIFO, a terminal, a device). Transfers of
+ * files write a temporary file and rename it over the destination, which must never happen to
+ * these: they are read or written as streams instead.
+ *
+ * @since 1.0.0
+ * @category local files
+ */
+export const isStreamPath = (path: string): boolean => {
+  if (path === "/dev/stdin" || path === "/dev/stdout" || path === "/dev/stderr") return true
+  const stat = fs.statSync(path, { throwIfNoEntry: false })
+  return stat !== undefined && !stat.isFile() && !stat.isDirectory()
+}
+
+/**
+ * The bytes of a local stream path (`/dev/stdin`: the process's standard input).
+ *
+ * @since 1.0.0
+ * @category local files
+ */
+export const readStream = <E>(path: string, onError: (cause: unknown) => E): Stream.Stream<Uint8Array, E> =>
+  Stream.fromAsyncIterable(
+    path === "/dev/stdin" ? process.stdin : fs.createReadStream(path),
+    onError
+  ).pipe(Stream.map((chunk) => (typeof chunk === "string" ? new TextEncoder().encode(chunk) : new Uint8Array(chunk as Buffer))))
+
+/**
+ * Write bytes to a local stream path (`/dev/stdout` and `/dev/stderr`: the process's own).
+ *
+ * @since 1.0.0
+ * @category local files
+ */
+export const writeTo = (path: string): { readonly write: (chunk: Uint8Array) => void; readonly close: () => void } => {
+  const fd = path === "/dev/stdout" ? 1 : path === "/dev/stderr" ? 2 : fs.openSync(path, "w")
+  return {
+    write: (chunk) => {
+      let offset = 0
+      while (offset < chunk.length) {
+        try {
+          offset += fs.writeSync(fd, chunk, offset)
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error
+        }
+      }
+    },
+    close: () => {
+      if (fd > 2) fs.closeSync(fd)
+    }
+  }
 }

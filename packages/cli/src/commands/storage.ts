@@ -7,6 +7,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import { Config } from "@neuro-sdk/core/Config"
+import { OSError } from "@neuro-sdk/core/Errors"
 import * as FileFilter from "@neuro-sdk/core/FileFilter"
 import { Parser } from "@neuro-sdk/core/Parser"
 import type { FileStatus } from "@neuro-sdk/core/Storage"
@@ -26,7 +27,7 @@ import * as Table from "../output/table.js"
 import type { Term } from "../output/term.js"
 import { paint, print, printErr, TermTag, verbose } from "../output/term.js"
 import { flagOnByDefault, withClient } from "../root.js"
-import { noOptions } from "./common.js"
+import { isStreamPath, noOptions, readStream, writeTo } from "./common.js"
 
 const GLOB_MAGIC = /[*?[]/
 
@@ -264,11 +265,24 @@ const cp = Command.make(
         Effect.gen(function*() {
           const dst = targetDir !== undefined ? childUri(targetDir, lastSegment(src)) : destination!
           const recursive = o.recursive && (yield* isDir(src))
-          const progress = Progress.make(term, { bar: term.tty && o.progress, label, single: !recursive })
-          const totals = term.tty && o.progress && src.protocol === "file:" ? localTotals(yield* parser.uriToPath(src)) : undefined
+          const dstIsStream = dst.protocol === "file:" && isStreamPath(yield* parser.uriToPath(dst))
+          const progress = Progress.make(term, { bar: term.tty && o.progress && !dstIsStream, label, single: !recursive })
+          const streamed = (src.protocol === "file:" && isStreamPath(yield* parser.uriToPath(src))) ||
+            (dst.protocol === "file:" && isStreamPath(yield* parser.uriToPath(dst)))
+          const totals = term.tty && o.progress && !streamed && src.protocol === "file:" ? localTotals(yield* parser.uriToPath(src)) : undefined
           progress.begin(label(src), label(dst), totals)
           const options = { update: o.update, continue: o.continue, progress: progress.callback }
-          const transfer: Effect.Effect<void, unknown> = src.protocol === "file:" && dst.protocol === "storage:"
+          const srcPath = src.protocol === "file:" ? yield* parser.uriToPath(src) : undefined
+          const dstPath = dst.protocol === "file:" ? yield* parser.uriToPath(dst) : undefined
+          const transfer: Effect.Effect<void, unknown> = srcPath !== undefined && isStreamPath(srcPath) && dst.protocol === "storage:"
+            ? storage.create(dst, readStream(srcPath, (cause) => new OSError({ errno: "EIO", description: `cannot read ${srcPath}: ${String(cause)}` })))
+            : dstPath !== undefined && isStreamPath(dstPath) && src.protocol === "storage:"
+            ? Effect.acquireUseRelease(
+              Effect.sync(() => writeTo(dstPath)),
+              (out) => Stream.runForEach(storage.open(src), (chunk) => Effect.sync(() => out.write(chunk))),
+              (out) => Effect.sync(() => out.close())
+            )
+            : src.protocol === "file:" && dst.protocol === "storage:"
             ? recursive
               ? storage.uploadDir(src, dst, { ...options, filter, ignoreFileNames: ignoreNames })
               : storage.uploadFile(src, dst, options)
