@@ -73,7 +73,7 @@ describe("GCS buckets on LocalPlatform", () => {
           // a token that is not the platform's is refused
           const other = new OAuth2Client()
           other.setCredentials({ access_token: "ya29.forged", expiry_date: Date.now() + 3600_000 })
-          const forged = new Storage({ apiEndpoint: value("endpoint_url"), authClient: other, useAuthWithCustomEndpoint: true, retryOptions: { autoRetry: false } })
+          const forged = new Storage({ apiEndpoint: value("endpoint_url"), projectId: value("project"), authClient: other, useAuthWithCustomEndpoint: true, retryOptions: { autoRetry: false } })
           const refused = await forged.bucket(value("bucket_name")).file("dir/big.bin").getMetadata().then(() => undefined, (e: unknown) => e)
           assert.strictEqual((refused as { code?: number }).code, 401)
         })

@@ -47,7 +47,8 @@ export const azurite = server(
   [],
   (dir) => [
     join(packageDir("azurite"), "dist", "src", "blob", "main.js"),
-    ...["--blobHost", "127.0.0.1", "--blobPort", "0", "--location", dir, "--skipApiVersionCheck", "--loose", "--silent"]
+    // no telemetry: the tests stay on loopback
+    ...["--blobHost", "127.0.0.1", "--blobPort", "0", "--location", dir, "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry"]
   ],
   /listens on (http:\/\/127\.0\.0\.1:\d+)/
 )
