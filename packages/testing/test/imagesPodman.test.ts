@@ -10,9 +10,10 @@ import { NodeDockerDaemon } from "@neuro-sdk/node"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Chunk from "effect/Chunk"
 import * as Stream from "effect/Stream"
-import { randomBytes } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import { homedir } from "node:os"
 import { join } from "node:path"
@@ -58,6 +59,22 @@ interface PodmanInspect {
 const podmanResult = (...args: ReadonlyArray<string>) =>
   Effect.flatMap(PodmanHomeTag, (home) => runCommand("podman", [...home.flags, ...args], home.env))
 
+/** A manifest as LocalPlatform's registry stores it (raw HTTP, as alice). */
+const registryManifest = (repo: string, reference: string) =>
+  Effect.gen(function*() {
+    const p = yield* LocalPlatform.LocalPlatformTag
+    const auth = Buffer.from(`alice:${Redacted.value(p.token("alice"))}`).toString("base64")
+    const res = yield* Effect.promise(() =>
+      fetch(`${p.url}/v2/${repo}/manifests/${reference}`, {
+        headers: { Authorization: `Basic ${auth}`, Accept: Images.MANIFEST_ACCEPT }
+      })
+    )
+    const bytes = new Uint8Array(yield* Effect.promise(() => res.arrayBuffer()))
+    assert.strictEqual(res.status, 200)
+    const doc = JSON.parse(new TextDecoder().decode(bytes)) as { layers: ReadonlyArray<{ size: number }> }
+    return { ...doc, mediaType: res.headers.get("content-type"), digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}` }
+  })
+
 /** Podman's own `image inspect` (the CLI, on the same storage). */
 const inspect = (name: string) =>
   Effect.map(podman("image", "inspect", name), (out) => (JSON.parse(out) as ReadonlyArray<PodmanInspect>)[0]!)
@@ -91,8 +108,14 @@ describe("Images over Podman's Engine API and LocalPlatform's registry", () => {
         const digest = yield* images.digest(target)
         assert.match(digest, /^sha256:[0-9a-f]{64}$/)
         const original = yield* inspect("localhost/podman-hello:v1")
+        // what Podman stored: an OCI manifest (without a mediaType field), which a registry refuses to a
+        // schema-2-only client such as neuro-sdk
+        const stored = yield* registryManifest("alice/podman-hello", "v1")
+        assert.strictEqual(stored.mediaType, Images.MANIFEST_OCI)
+        assert.strictEqual(stored.digest, digest)
         const info = yield* images.tagInfo(target)
         assert.strictEqual(info.name, "v1")
+        assert.strictEqual(info.size, stored.layers.reduce((sum, l) => sum + l.size, 0))
         assert.isAbove(info.size ?? 0, 64 * 1024 / 2)
         assert.strictEqual(yield* images.size(target), info.size)
 
