@@ -11,10 +11,12 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process"
+import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { gzipSync } from "node:zlib"
 
 /** A Podman's folder, flags and environment (the service may not be started yet). */
 export interface PodmanHome {
@@ -180,3 +182,68 @@ export const tarOf = (files: ReadonlyArray<{ readonly name: string; readonly dat
   parts.push(Buffer.alloc(1024))
   return Buffer.concat(parts)
 }
+
+const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+const OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+const OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+const sha256 = (data: Uint8Array | string) => `sha256:${createHash("sha256").update(data).digest("hex")}`
+
+export interface Layout {
+  readonly dir: string
+  readonly config: string
+  readonly layers: ReadonlyArray<string>
+  /** The manifests of the `multi` index, by architecture. */
+  readonly platforms: Readonly<Record<string, string>>
+}
+
+/**
+ * An OCI image layout: `v1`, an amd64 image with two gzip layers of random files, and `multi`, an
+ * image index of that image and an arm64 one.
+ */
+export const writeLayout = (dir: string): Layout => {
+  fs.mkdirSync(join(dir, "blobs", "sha256"), { recursive: true })
+  const blob = (data: Uint8Array | string) => {
+    const digest = sha256(data)
+    fs.writeFileSync(join(dir, "blobs", "sha256", digest.slice(7)), data)
+    return { digest, size: typeof data === "string" ? Buffer.byteLength(data) : data.length }
+  }
+  const imageOf = (architecture: string, sizes: ReadonlyArray<number>) => {
+    const tars = sizes.map((n, i) => tarOf([{ name: `file-${i}.bin`, data: new Uint8Array(randomBytes(n)) }]))
+    const layers = tars.map((t) => ({ mediaType: OCI_LAYER, ...blob(gzipSync(t)) }))
+    const config = blob(JSON.stringify({
+      architecture,
+      os: "linux",
+      config: {},
+      rootfs: { type: "layers", diff_ids: tars.map((t) => sha256(t)) }
+    }))
+    const manifest = blob(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, ...config }, layers }))
+    return { config, layers, manifest, architecture }
+  }
+  const amd64 = imageOf("amd64", [150_000, 40_000])
+  const arm64 = imageOf("arm64", [20_000])
+  const index = blob(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_INDEX,
+    manifests: [amd64, arm64].map((i) => ({ mediaType: OCI_MANIFEST, ...i.manifest, platform: { architecture: i.architecture, os: "linux" } }))
+  }))
+  fs.writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }))
+  fs.writeFileSync(
+    join(dir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        { mediaType: OCI_MANIFEST, ...amd64.manifest, annotations: { "org.opencontainers.image.ref.name": "v1" } },
+        { mediaType: OCI_INDEX, ...index, annotations: { "org.opencontainers.image.ref.name": "multi" } }
+      ]
+    })
+  )
+  return {
+    dir,
+    config: amd64.config.digest,
+    layers: amd64.layers.map((l) => l.digest),
+    platforms: { amd64: amd64.manifest.digest, arm64: arm64.manifest.digest }
+  }
+}
+

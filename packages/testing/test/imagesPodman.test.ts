@@ -15,10 +15,10 @@ import * as Chunk from "effect/Chunk"
 import * as Stream from "effect/Stream"
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import { homedir } from "node:os"
+import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { LocalPlatform, NeuroTest } from "../src/index.js"
-import { podman, podmanHome, PodmanHomeTag, podmanService, runCommand, tarOf } from "./containerTools.js"
+import { podman, podmanHome, PodmanHomeTag, podmanService, runCommand, tarOf, writeLayout } from "./containerTools.js"
 
 /** LocalPlatform (alice, bob) and a Podman whose Engine API is `NodeDockerDaemon`'s engine. */
 const withPodman = Layer.scopedDiscard(
@@ -179,6 +179,31 @@ describe("Images over Podman's Engine API and LocalPlatform's registry", () => {
         const refused = (yield* Stream.runCollect(asBob)).pipe(Chunk.toReadonlyArray)
         assert.strictEqual(refused.length, 1)
         assert.match(String(refused[0]!["error"]), /403/)
+      }))
+
+    it.scoped("a two-layer image: both layers uploaded; pushed again under another name, Podman mounts them", () =>
+      Effect.gen(function*() {
+        // Podman names an image pulled from an OCI layout after its path, which must be lowercase
+        const dir = yield* Effect.acquireRelease(
+          Effect.sync(() => join(tmpdir(), `neuro-layout-${randomBytes(6).toString("hex")}`)),
+          (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
+        )
+        const layout = writeLayout(dir)
+        const id = (yield* podman("pull", "-q", `oci:${layout.dir}:v1`)).trim()
+        yield* podman("tag", id, "localhost/podman-two:1")
+        const images = yield* Images.Images
+        const first = yield* images.push(new Image.LocalImage({ name: "podman-two", tag: "1" }))
+        const stored = yield* registryManifest("alice/podman-two", "1")
+        assert.strictEqual(stored.layers.length, 2)
+        assert.strictEqual(yield* images.size(first), stored.layers.reduce((sum, l) => sum + l.size, 0))
+        const p = yield* LocalPlatform.LocalPlatformTag
+        const again = yield* images.push(new Image.LocalImage({ name: "podman-two", tag: "1" }), yield* remote("alice", "podman-two-again", "1"))
+        const mounts = (yield* p.requests).filter((r) =>
+          r.method === "POST" && r.path === "/v2/alice/podman-two-again/blobs/uploads/" && new URLSearchParams(r.query).get("from") === "alice/podman-two"
+        )
+        assert.strictEqual(mounts.length, 2)
+        assert.deepStrictEqual((yield* registryManifest("alice/podman-two-again", "1")).layers, stored.layers)
+        assert.strictEqual(yield* images.digest(again), yield* images.digest(first))
       }))
 
     it.effect("without DOCKER_HOST, NodeDockerDaemon finds Podman's rootless socket under XDG_RUNTIME_DIR", () =>

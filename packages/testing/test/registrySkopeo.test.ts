@@ -2,7 +2,7 @@
  * LocalPlatform's registry driven by a registry client we did not write: skopeo (containers/image,
  * the library Podman and CRI-O use) copies images in (OCI and Docker schema 2), out (OCI layout,
  * docker-archive), between repositories (cross-repository mount), lists tags and deletes, with the
- * platform token as the Basic password. The source image is an OCI layout written here.
+ * platform token as the Basic password. The source image is an OCI layout (`writeLayout`).
  * `.ci/run` installs skopeo where it is missing.
  */
 import { assert, describe, layer } from "@effect/vitest"
@@ -10,79 +10,19 @@ import { Image, Images } from "@neuro-sdk/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { createHash, randomBytes } from "node:crypto"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { gzipSync } from "node:zlib"
 import { LocalPlatform, NeuroTest } from "../src/index.js"
-import { skopeo, tarOf } from "./containerTools.js"
+import { skopeo, writeLayout } from "./containerTools.js"
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 const DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-const OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 const DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 
 const sha256 = (data: Uint8Array | string) => `sha256:${createHash("sha256").update(data).digest("hex")}`
-
-interface Layout {
-  readonly dir: string
-  readonly config: string
-  readonly layers: ReadonlyArray<string>
-  /** The manifests of the `multi` index, by architecture. */
-  readonly platforms: Readonly<Record<string, string>>
-}
-
-/**
- * An OCI image layout: `v1`, an amd64 image with two gzip layers of random files, and `multi`, an
- * image index of that image and an arm64 one.
- */
-const writeLayout = (dir: string): Layout => {
-  fs.mkdirSync(join(dir, "blobs", "sha256"), { recursive: true })
-  const blob = (data: Uint8Array | string) => {
-    const digest = sha256(data)
-    fs.writeFileSync(join(dir, "blobs", "sha256", digest.slice(7)), data)
-    return { digest, size: typeof data === "string" ? Buffer.byteLength(data) : data.length }
-  }
-  const imageOf = (architecture: string, sizes: ReadonlyArray<number>) => {
-    const tars = sizes.map((n, i) => tarOf([{ name: `file-${i}.bin`, data: new Uint8Array(randomBytes(n)) }]))
-    const layers = tars.map((t) => ({ mediaType: OCI_LAYER, ...blob(gzipSync(t)) }))
-    const config = blob(JSON.stringify({
-      architecture,
-      os: "linux",
-      config: {},
-      rootfs: { type: "layers", diff_ids: tars.map((t) => sha256(t)) }
-    }))
-    const manifest = blob(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, ...config }, layers }))
-    return { config, layers, manifest, architecture }
-  }
-  const amd64 = imageOf("amd64", [150_000, 40_000])
-  const arm64 = imageOf("arm64", [20_000])
-  const index = blob(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_INDEX,
-    manifests: [amd64, arm64].map((i) => ({ mediaType: OCI_MANIFEST, ...i.manifest, platform: { architecture: i.architecture, os: "linux" } }))
-  }))
-  fs.writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }))
-  fs.writeFileSync(
-    join(dir, "index.json"),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        { mediaType: OCI_MANIFEST, ...amd64.manifest, annotations: { "org.opencontainers.image.ref.name": "v1" } },
-        { mediaType: OCI_INDEX, ...index, annotations: { "org.opencontainers.image.ref.name": "multi" } }
-      ]
-    })
-  )
-  return {
-    dir,
-    config: amd64.config.digest,
-    layers: amd64.layers.map((l) => l.digest),
-    platforms: { amd64: amd64.manifest.digest, arm64: arm64.manifest.digest }
-  }
-}
 
 /** A temporary folder with the source layout, removed with the scope. */
 class Work extends Effect.Service<Work>()("test/SkopeoWork", {
