@@ -79,6 +79,18 @@ export const podmanHome: Layer.Layer<PodmanHomeTag> = Layer.scoped(
     }),
     (home) =>
       Effect.suspend(() => {
+        // rootless Podman leaves a pause process (holding its user namespace) that outlives the commands
+        const pausePid = join(home.dir, "libpod", "pause.pid")
+        if (fs.existsSync(pausePid)) {
+          const pid = Number(fs.readFileSync(pausePid, "utf8").trim())
+          if (Number.isInteger(pid) && pid > 1) {
+            try {
+              process.kill(pid, "SIGKILL")
+            } catch {
+              // already gone
+            }
+          }
+        }
         try {
           fs.rmSync(home.dir, { recursive: true, force: true })
           return Effect.void
