@@ -140,6 +140,22 @@ const endSpan = (
 const hasTraceHeaders = (request: HttpClientRequest.HttpClientRequest): boolean =>
   request.headers["b3"] !== undefined || request.headers["traceparent"] !== undefined
 
+/**
+ * neuro-sdk's trace headers (`b3: <trace>-<span>`, `sentry-trace: <trace>-<span>-<sampled>`) of a
+ * request, rewritten to carry the `http.client` span's trace and span ids: the platform's traces
+ * join the installed tracer's. The sampled flag of `sentry-trace` is kept.
+ */
+const withSpanIds = (request: HttpClientRequest.HttpClientRequest, span: Tracer.Span) => {
+  const b3 = request.headers["b3"]
+  if (b3 === undefined || !/^[0-9a-f]{32}-[0-9a-f]{16}$/.test(b3)) return request
+  const headers: Record<string, string> = { b3: `${span.traceId}-${span.spanId}` }
+  const sentry = request.headers["sentry-trace"]
+  if (sentry !== undefined) headers["sentry-trace"] = `${span.traceId}-${span.spanId}${sentry.slice(b3.length)}`
+  // the span records the headers as sent
+  for (const name in headers) span.attribute(`http.request.header.${name}`, headers[name])
+  return HttpClientRequest.setHeaders(request, headers)
+}
+
 /** Run `request` through `client` inside a credential-free `http.client` span. */
 /** What `untraced` sets: no client below opens a span (recognised, so that it is set once). */
 const alwaysDisabled = (): boolean => true
@@ -164,13 +180,14 @@ const traced = (client: HttpClient.HttpClient, request: HttpClientRequest.HttpCl
     const url = urlResult.right
     const extra = fiber.getFiberRef(Headers.currentRedactedNames)
     const name = Context.get(fiber.currentContext, HttpClient.SpanNameGenerator)(request)
-    // a request that carries trace headers already (neuro-sdk's b3, set by ApiClient) keeps them
+    // a request that carries trace headers already (neuro-sdk's b3, set by ApiClient) keeps them,
+    // with the span's ids
     const propagate = fiber.getFiberRef(HttpClient.currentTracerPropagation) && !hasTraceHeaders(request)
     return Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(
         Effect.makeSpan(name, { kind: "client", captureStackTrace: false, attributes: requestAttributes(request, url, extra) }),
         (span) => {
-          const req = propagate ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span)) : request
+          const req = propagate ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span)) : withSpanIds(request, span)
           return restore(untraced(req).pipe(Effect.withParentSpan(span))).pipe(
             Effect.onExit((exit) => endSpan(span, exit, url, extra))
           )
