@@ -245,6 +245,9 @@ describe("Images over Podman's Engine API and LocalPlatform's registry", () => {
         const pulled = yield* d.inspect(local.toString())
         assert.strictEqual(pulled.id, (yield* d.inspect(`${name}:tiny`)).id)
         assert.include(pulled.repoTags, `docker.io/library/${name}-pulled:tiny`)
+        // the versioned paths of the Engine API (`/v1.41/...`) reach the same engine
+        const versioned = NodeDockerDaemon.make({ host: `unix://${home.socketPath}`, apiVersion: "1.41", env: {} })
+        assert.strictEqual((yield* versioned.inspect(local.toString())).id, pulled.id)
         yield* d.remove(`${name}-pulled:tiny`)
         assert.strictEqual((yield* Effect.flip(d.inspect(`${name}-pulled:tiny`))).status, 404)
       }))
