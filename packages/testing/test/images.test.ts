@@ -158,7 +158,7 @@ describe("LocalPlatform registry (raw HTTP, as the Docker Engine)", () => {
         assert.strictEqual((yield* (yield* raw("alice")).fetch("GET", "/v2/_catalog")).status, 200)
       }))
 
-    it.effect("blobs: upload flow, HEAD/GET, ranges, digest mismatch, cross-repo mount", () =>
+    it.effect("blobs: upload flow (chunked, or whole in the closing PUT), HEAD/GET, ranges, digest mismatch, cross-repo mount", () =>
       Effect.gen(function*() {
         const r = yield* raw("alice")
         const data = new Uint8Array(randomBytes(5000))
@@ -182,6 +182,17 @@ describe("LocalPlatform registry (raw HTTP, as the Docker Engine)", () => {
         assert.strictEqual(mount.status, 201)
         assert.strictEqual(mount.headers.get("docker-content-digest"), digest)
         assert.strictEqual((yield* r.fetch("HEAD", `/v2/alice/other/blobs/${digest}`)).status, 200)
+        // POST, then the whole blob in the closing PUT (as containerd pushes)
+        const other = new Uint8Array(randomBytes(3000))
+        const session = yield* r.fetch("POST", `/v2/alice/blobs-test/blobs/uploads/`)
+        assert.strictEqual(session.status, 202)
+        const whole = new URL(session.headers.get("location")!)
+        whole.searchParams.set("digest", sha256(other))
+        const closed = yield* r.fetch("PUT", whole.href, { body: other, headers: { "Content-Type": "application/octet-stream" } })
+        assert.strictEqual(closed.status, 201)
+        assert.strictEqual(closed.headers.get("docker-content-digest"), sha256(other))
+        const back = yield* r.fetch("GET", `/v2/alice/blobs-test/blobs/${sha256(other)}`)
+        assert.strictEqual(sha256(new Uint8Array(yield* Effect.promise(() => back.arrayBuffer()))), sha256(other))
         // wrong digest at the end of an upload
         const start = yield* r.fetch("POST", `/v2/alice/blobs-test/blobs/uploads/`)
         const url = new URL(start.headers.get("location")!)
