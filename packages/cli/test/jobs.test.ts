@@ -137,7 +137,7 @@ describe("neuro job commands (process runner: the command runs on this machine)"
     assert.match(lines[1] ?? "", new RegExp(`^${id}\\t[\\d.]+\\t[\\d.]+\\t`))
     assert.strictEqual((await h.neuro(["kill", id])).code, 0)
 
-    const late = await h.neuro(["-q", "run", "--detach", "ubuntu", "--", "sh", "-c", "sleep 2; echo attached-out; exit 5"])
+    const late = await h.neuro(["-q", "run", "--detach", "ubuntu", "--", "sh", "-c", "sleep 6; echo attached-out; exit 5"])
     const attach = await h.neuro(["attach", late.stdout.trim()])
     assert.include(attach.stdout, "attached-out\n")
     assert.strictEqual(attach.code, 5)
