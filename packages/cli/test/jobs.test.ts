@@ -79,7 +79,7 @@ describe("neuro job commands (process runner: the command runs on this machine)"
     assert.match(status.stdout, /^Status\s+running\n/m)
     assert.match(status.stdout, /^Life span\s+1h\n/m)
 
-    const logs = await h.neuro(["logs", id], { timeoutMs: 3000 })
+    const logs = await h.neuro(["logs", id], { timeoutMs: 8000 })
     assert.include(logs.stdout, "started\n", "logs follow a running job: what it printed so far comes first")
 
     const exec = await h.neuro(["exec", "sleeper", "--", "sh", "-c", "echo inside; exit 4"])
@@ -131,7 +131,7 @@ describe("neuro job commands (process runner: the command runs on this machine)"
       child.kill("SIGINT")
     }
 
-    const top = await h.neuro(["top", id], { timeoutMs: 5000 })
+    const top = await h.neuro(["top", id], { timeoutMs: 10_000 })
     const lines = top.stdout.trim().split("\n")
     assert.strictEqual(lines[0], "ID\tCPU\tMEMORY (MB)\tGPU (%)\tGPU_MEMORY (MB)")
     assert.match(lines[1] ?? "", new RegExp(`^${id}\\t[\\d.]+\\t[\\d.]+\\t`))
