@@ -333,7 +333,7 @@ const status = Command.make(
         ...(h.startedAt !== undefined ? [["Started", formatWhen(h.startedAt, g.isoDatetime)] as const] : []),
         ...(h.finishedAt !== undefined ? [["Finished", formatWhen(h.finishedAt, g.isoDatetime)] as const] : []),
         ...(h.exitCode !== undefined ? [["Exit code", String(h.exitCode)] as const] : []),
-        ...(h.description ? [["Description", h.description] as const] : [])
+        ...(h.description ? [["Status description", h.description] as const] : [])
       ]
       for (const line of Table.keyValues(pairs, term)) yield* print(line)
     }))

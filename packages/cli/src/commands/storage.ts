@@ -260,7 +260,7 @@ const cp = Command.make(
       const ignoreNames = yield* ignoreFileNames(o.excludeFromFiles)
       const sources = yield* expand(split.sources, { glob: o.glob, allowFile: true })
       if (o.noTargetDir && sources.length > 1) return yield* Effect.fail(usageError(`Extra operand after '${sources[1]!.href}'`))
-      const label = (u: URL) => (u.protocol === "file:" ? Either.getOrElse(Either.right(decodeURIComponent(u.pathname)), () => u.href) : u.href)
+      const label = (u: URL) => (u.protocol === "file:" ? decodeURIComponent(u.pathname) : u.href)
       yield* eachOrFail(sources, (src) => `cannot copy ${src.href} to ${(destination ?? targetDir)?.href}`, (src) =>
         Effect.gen(function*() {
           const dst = targetDir !== undefined ? childUri(targetDir, lastSegment(src)) : destination!
