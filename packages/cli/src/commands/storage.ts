@@ -269,7 +269,15 @@ const cp = Command.make(
           const progress = Progress.make(term, { bar: term.tty && o.progress && !dstIsStream, label, single: !recursive })
           const streamed = (src.protocol === "file:" && isStreamPath(yield* parser.uriToPath(src))) ||
             (dst.protocol === "file:" && isStreamPath(yield* parser.uriToPath(dst)))
-          const totals = term.tty && o.progress && !streamed && src.protocol === "file:" ? localTotals(yield* parser.uriToPath(src)) : undefined
+          const bar = term.tty && o.progress && !streamed
+          // the bar's total: a walk of the local tree on upload, of the storage folder on a folder download
+          const totals = !bar
+            ? undefined
+            : src.protocol === "file:"
+            ? localTotals(yield* parser.uriToPath(src))
+            : recursive
+            ? yield* remoteTotals(src)
+            : undefined
           progress.begin(label(src), label(dst), totals)
           const options = { update: o.update, continue: o.continue, progress: progress.callback }
           const srcPath = src.protocol === "file:" ? yield* parser.uriToPath(src) : undefined
@@ -413,6 +421,15 @@ const fetchTree = (uri: URL, name: string, showAll: boolean): Effect.Effect<Tree
     const size = files.reduce((a, f) => a + f.size, 0) + folders.reduce((a, f) => a + f.size, 0)
     return { name, size, folders, files }
   })
+
+const countFiles = (t: Tree): number => t.files.length + t.folders.reduce((a, f) => a + countFiles(f), 0)
+
+/** Bytes and files under a storage folder (`undefined` when it cannot be listed). */
+const remoteTotals = (uri: URL) =>
+  fetchTree(uri, "", true).pipe(
+    Effect.map((t) => ({ bytes: t.size, files: countFiles(t) })),
+    Effect.orElseSucceed(() => undefined)
+  )
 
 const tree = Command.make(
   "tree",
