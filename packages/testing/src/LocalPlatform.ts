@@ -93,6 +93,13 @@ export interface Options {
    * caller's own resources only; when off they answer 404 like any unknown path.
    */
   readonly testHooks?: boolean | undefined
+  /**
+   * CORS (default off): pages of these origins (`"https://app.example"`, or `"*"` for any) may
+   * call the platform — preflights are answered, responses carry `Access-Control-Allow-Origin`
+   * and expose the headers the SDK reads. Requests without such an `Origin` are answered as
+   * without CORS.
+   */
+  readonly cors?: { readonly origins: ReadonlyArray<string> } | undefined
 }
 
 /**
@@ -385,7 +392,7 @@ const setUpJobs = (state: PlatformState, options: JobsOptions | undefined) =>
 export const make = (options: Options = {}): Effect.Effect<LocalPlatform, never, Scope.Scope> =>
   Effect.gen(function*() {
     const dir = yield* makeDataDir(options.dataDir)
-    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path, tokenSecret: options.tokenSecret, testHooks: options.testHooks })
+    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path, tokenSecret: options.tokenSecret, testHooks: options.testHooks, corsOrigins: options.cors?.origins })
     yield* setUpJobs(state, options.jobs)
     return build(state, IN_PROCESS_URL, dir.path, inProcessRuntime())
   })
@@ -400,7 +407,7 @@ export const make = (options: Options = {}): Effect.Effect<LocalPlatform, never,
 export const serve = (options: ServeOptions = {}): Effect.Effect<LocalPlatform, ServeError, Scope.Scope> =>
   Effect.gen(function*() {
     const dir = yield* makeDataDir(options.dataDir)
-    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path, tokenSecret: options.tokenSecret, testHooks: options.testHooks })
+    const state = new PlatformState({ clusters: options.clusters, users: options.users, dataDir: dir.path, tokenSecret: options.tokenSecret, testHooks: options.testHooks, corsOrigins: options.cors?.origins })
     yield* setUpJobs(state, options.jobs)
     const host = options.host ?? "127.0.0.1"
     const server = yield* NodeHttpServer.make(() => createServer(), { port: options.port ?? 0, host })

@@ -21,6 +21,7 @@ import { gcsRoutes } from "./buckets/gcs.js"
 import { s3Routes } from "./buckets/s3.js"
 import { registryRoutes } from "./registryRoutes.js"
 import type { FaultDecision, PlatformState } from "./state.js"
+import { corsMiddleware } from "./cors.js"
 
 /** Header by which the in-process transport learns that the emulator dropped the connection. */
 /** @internal */
@@ -200,6 +201,6 @@ export const makeApp = (state: PlatformState): HttpApp.Default<never, never> => 
         : Effect.as(Effect.logError("LocalPlatform handler failed", cause), plainError(500, "Internal Server Error"))
     )
   ) as HttpApp.Default<never, never>
-  return faultMiddleware(state)(app)
+  return corsMiddleware(state.corsOrigins)(faultMiddleware(state)(app))
 }
 

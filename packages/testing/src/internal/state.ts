@@ -217,6 +217,8 @@ export class PlatformState {
   recordRequests = true
   /** Whether the `/_local/*` test hooks answer (off unless the platform was started with them). */
   readonly testHooks: boolean
+  /** Origins whose pages may call the platform (CORS); none by default. */
+  readonly corsOrigins: ReadonlyArray<string>
   readonly clientId = "local-platform-cli"
   readonly audience = "https://local-platform.neu.ro"
   readonly oauth: OAuthState = {
@@ -234,8 +236,10 @@ export class PlatformState {
     readonly dataDir: string
     readonly tokenSecret?: string | undefined
     readonly testHooks?: boolean | undefined
+    readonly corsOrigins?: ReadonlyArray<string> | undefined
   }) {
     this.testHooks = options.testHooks ?? false
+    this.corsOrigins = options.corsOrigins ?? []
     this.secret = options.tokenSecret ?? randomBytes(32).toString("hex")
     this.dataDir = options.dataDir
     this.clusters = options.clusters ?? defaultClusters
