@@ -40,7 +40,7 @@ export const make = Effect.gen(function*() {
       const keep = [...jar.values()].filter((c) => isSessionCookie(c.name))
       if (keep.length === 0) return
       yield* store.saveCookies(keep.map((c) => new SessionCookie({ ...c, timestamp: now }))).pipe(
-        Effect.catchAll((e) => Effect.logWarning("Session cookies were not saved", e))
+        Effect.catchAll((e) => Effect.logWarning(`Session cookies were not saved: ${e.message}`))
       )
     })
   )

@@ -44,6 +44,8 @@ export const unexpectedText = (url: URL, what: string) =>
 
 const flag = (b: boolean | undefined): string => (b ? "1" : "0")
 
+const causeMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
 /** @internal */
 export const make = Effect.gen(function*() {
   const api = yield* ApiClient
@@ -231,8 +233,11 @@ export const make = Effect.gen(function*() {
       yield* Effect.forkScoped(
         server.run((socket) =>
           Effect.scoped(forwardConnection(socket, () => api.websocket(url), url)).pipe(
+            // one line per failed connection (the listener goes on), no stack
             Effect.catchAllCause((cause) =>
-              Effect.logWarning(`Port forwarding of job ${id} port ${jobPort}: connection failed`, cause)
+              Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logWarning(
+                `Port forwarding of job ${id} port ${jobPort}: connection failed: ${causeMessage(Cause.squash(cause))}`
+              )
             )
           )
         ).pipe(Effect.catchAllCause((cause) => Effect.logError(`Port forwarding of job ${id} stopped`, cause)))

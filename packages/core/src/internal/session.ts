@@ -46,8 +46,11 @@ const sameServer = (data: ConfigData, server: ServerConfig.ServerConfig): boolea
     JSON.stringify(auth(data.authConfig)) === JSON.stringify(auth(server.auth))
 }
 
+const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
 const warnOnFailure = <A, E>(what: string) => (effect: Effect.Effect<A, E>) =>
-  Effect.catchAll(Effect.asVoid(effect), (e) => Effect.logWarning(`${what} was not saved`, e))
+  // one line (the error's message), no stack: the program goes on
+  Effect.catchAll(Effect.asVoid(effect), (e) => Effect.logWarning(`${what} was not saved: ${errorMessage(e)}`))
 
 /** Open the stored login like neuro-sdk's `Factory.get()`: passed-config login, load, recovery, version check. */
 /** @internal */
