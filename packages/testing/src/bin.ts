@@ -2,10 +2,11 @@
  * `neuro-local-platform`: serve a LocalPlatform on a loopback port until killed.
  *
  * ```
- * neuro-local-platform [--port N] [--data-dir DIR] [--user NAME]... [--test-hooks]
+ * neuro-local-platform [--port N] [--data-dir DIR] [--user NAME]... [--test-hooks] [--cors-origin ORIGIN]...
  * ```
  * Prints `url=<API URL>` and one `token.<NAME>=<token>` line per user, then serves.
  * `--test-hooks` turns on the `/_local/*` test hooks (off by default; see `Options.testHooks`).
+ * `--cors-origin` lets pages of that origin (or `*`) call it (CORS; off by default; see `Options.cors`).
  *
  * @since 1.0.0
  */
@@ -26,6 +27,8 @@ export interface Args {
   readonly users: ReadonlyArray<string>
   /** Serve the `/_local/*` test hooks. */
   readonly testHooks: boolean
+  /** `--cors-origin`: origins whose pages may call the platform (none: no CORS). */
+  readonly corsOrigins?: ReadonlyArray<string> | undefined
   /** `--help`: print the usage and exit. */
   readonly help: boolean
 }
@@ -36,7 +39,7 @@ export interface Args {
  * @since 1.0.0
  * @category parsing
  */
-export const usage = "usage: neuro-local-platform [--port N] [--data-dir DIR] [--user NAME]... [--test-hooks]"
+export const usage = "usage: neuro-local-platform [--port N] [--data-dir DIR] [--user NAME]... [--test-hooks] [--cors-origin ORIGIN]..."
 
 /**
  * Parse the command line (`--name value` or `--name=value`).
@@ -48,6 +51,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): Args | string => {
   let port = 0
   let dataDir: string | undefined
   const users: Array<string> = []
+  const corsOrigins: Array<string> = []
   let testHooks = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
@@ -70,6 +74,10 @@ export const parseArgs = (argv: ReadonlyArray<string>): Args | string => {
       case "--data-dir":
         dataDir = value
         break
+      case "--cors-origin":
+        if (value !== "*" && !/^https?:\/\/[^/\s]+$/.test(value)) return `invalid origin ${value} (scheme://host[:port], or *)`
+        corsOrigins.push(value)
+        break
       case "--user":
         if (!/^[a-z][a-z0-9_-]*$/i.test(value)) return `invalid user name ${value}`
         users.push(value)
@@ -78,7 +86,14 @@ export const parseArgs = (argv: ReadonlyArray<string>): Args | string => {
         return `unknown option ${name}`
     }
   }
-  return { port, dataDir, users: users.length === 0 ? ["user"] : users, testHooks, help: false }
+  return {
+    port,
+    dataDir,
+    users: users.length === 0 ? ["user"] : users,
+    testHooks,
+    ...(corsOrigins.length === 0 ? {} : { corsOrigins }),
+    help: false
+  }
 }
 
 const main = Effect.gen(function*() {
@@ -92,7 +107,7 @@ const main = Effect.gen(function*() {
     process.stdout.write(`${usage}\n`)
     return
   }
-  const platform = yield* LocalPlatform.serve({ port: args.port, dataDir: args.dataDir, users: args.users, testHooks: args.testHooks })
+  const platform = yield* LocalPlatform.serve({ port: args.port, dataDir: args.dataDir, users: args.users, testHooks: args.testHooks, cors: { origins: args.corsOrigins ?? [] } })
   const lines = [`url=${platform.apiUrl.toString()}`]
   for (const user of args.users) lines.push(`token.${user}=${Redacted.value(platform.token(user))}`)
   process.stdout.write(lines.join("\n") + "\n")

@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as esbuild from "esbuild"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -91,6 +92,39 @@ describe("browser", () => {
     })
     assert.isNull(refused.headers.get("access-control-allow-origin"))
     assert.notStrictEqual(refused.status, 204)
+  })
+
+  it("neuro-local-platform --cors-origin allows that origin", { timeout: 60_000 }, async () => {
+    const root = join(HERE, "../../..")
+    const child = spawn(process.execPath, [
+      join(root, "node_modules/tsx/dist/cli.mjs"),
+      "--conditions=source",
+      join(HERE, "../src/bin.ts"),
+      "--user",
+      "alice",
+      "--cors-origin",
+      "http://app.example:8080"
+    ])
+    try {
+      const apiUrl = await new Promise<string>((resolve, reject) => {
+        let out = ""
+        child.stdout.on("data", (data: Buffer) => {
+          out += data.toString()
+          const m = /^url=(\S+)$/m.exec(out)
+          if (m !== null) resolve(m[1]!)
+        })
+        child.on("exit", (code) => reject(new Error(`exited ${code}: ${out}`)))
+      })
+      const preflight = (origin: string) =>
+        fetch(`${apiUrl}/config`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "GET" } })
+      const allowed = await preflight("http://app.example:8080")
+      assert.strictEqual(allowed.status, 204)
+      assert.strictEqual(allowed.headers.get("access-control-allow-origin"), "http://app.example:8080")
+      const other = await preflight("http://other.example")
+      assert.isNull(other.headers.get("access-control-allow-origin"))
+    } finally {
+      child.kill()
+    }
   })
 
   it("a page in headless Chromium logs in with a token, lists jobs, starts one and follows its log, uploads and downloads a file", {
