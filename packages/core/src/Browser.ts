@@ -20,7 +20,8 @@
  *   `Buckets`, `.neuroignore`, `user.toml`/`.neuro.toml`): a page has no file system; use
  *   `Storage.create` (bytes from a `File`'s stream) and `Storage.open`. The user config is empty.
  * - the browser login flow (`Factory.login`): it listens on a local port for the callback, which
- *   a page cannot; log in with a token (`loginWithToken`) or headless (`loginHeadless`).
+ *   a page cannot; log in with a token (`loginWithToken`), or headless (`loginHeadless`) when the
+ *   auth server's token endpoint allows the page's origin.
  * - streamed request bodies: browsers send them only over HTTP/2 or 3, so a `Stream` body is
  *   gathered in memory before it is sent (uploads of a file take its size in memory).
  * - the `NEURO_*_SESSION` cookies: a page cannot read `Set-Cookie`; the browser keeps cookies
