@@ -46,7 +46,7 @@ describe("OpenTelemetry", () => {
       const traceId = app[0]!.spanContext().traceId
       // one trace: the application's span is the root of every SDK span
       for (const span of spans) assert.strictEqual(span.spanContext().traceId, traceId, span.name)
-      for (const name of ["Secrets.add", "Storage.mkdir", "Storage.stat"]) assert.lengthOf(named(name), 1, name)
+      for (const name of ["Secrets.add", "Storage.mkdir", "Storage.stat", "Jobs.start", "Jobs.status"]) assert.lengthOf(named(name), 1, name)
 
       const http = spans.filter((s) => s.name.startsWith("http.client "))
       assert.includeMembers(http.map((s) => s.name), ["http.client POST", "http.client GET", "http.client PUT"])

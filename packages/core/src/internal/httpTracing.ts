@@ -31,6 +31,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 
 /**
@@ -215,3 +216,29 @@ export const withSafeTracing = (client: HttpClient.HttpClient): HttpClient.HttpC
   )
   return Object.assign(safe, { [SafeTracingId]: true })
 }
+
+/**
+ * `effect` in a span named `name` when a tracer is installed; as it is under Effect's built-in
+ * tracer (whose spans nobody receives), at the cost of one look-up.
+ *
+ * @internal
+ */
+export const withSpanWhenTraced = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime((fiber) =>
+    Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer) === builtInTracer
+      ? effect
+      : Effect.withSpan(effect, name, { captureStackTrace: false }))
+
+/**
+ * `stream` in a span named `name` (from its start to its end) when a tracer is installed.
+ *
+ * @internal
+ */
+export const streamWithSpanWhenTraced = <A, E, R>(name: string, stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+  Stream.unwrap(Effect.withFiberRuntime((fiber) =>
+    Effect.succeed(
+      Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer) === builtInTracer
+        ? stream
+        : Stream.withSpan(stream, name, { captureStackTrace: false })
+    )
+  ))

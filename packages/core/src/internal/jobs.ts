@@ -29,6 +29,7 @@ import { LocalTcpServer } from "./jobsModels.js"
 import * as Decode from "./jobsDecode.js"
 import { makeStdStream } from "./jobsStdStream.js"
 import * as Wire from "./jobsWire.js"
+import { streamWithSpanWhenTraced, withSpanWhenTraced } from "./httpTracing.js"
 
 type Service = JobsModule.Jobs.Service
 
@@ -315,21 +316,23 @@ export const make = Effect.gen(function*() {
       }
     })
 
+  // a span per call, named as the other services' (`Jobs.status`), when a tracer is installed
+  const traced = withSpanWhenTraced
   return {
-    start,
-    run,
-    list,
-    status,
-    kill,
-    bumpLifeSpan,
-    sendSignal,
-    getCapacity,
-    monitor,
-    top,
-    attach,
-    exec,
-    portForward,
-    save
+    start: (options) => traced("Jobs.start", start(options)),
+    run: (container, options) => traced("Jobs.run", run(container, options)),
+    list: (options) => streamWithSpanWhenTraced("Jobs.list", list(options)),
+    status: (id) => traced("Jobs.status", status(id)),
+    kill: (id) => traced("Jobs.kill", kill(id)),
+    bumpLifeSpan: (id, additional) => traced("Jobs.bumpLifeSpan", bumpLifeSpan(id, additional)),
+    sendSignal: (id, options) => traced("Jobs.sendSignal", sendSignal(id, options)),
+    getCapacity: (options) => traced("Jobs.getCapacity", getCapacity(options)),
+    monitor: (id, options) => streamWithSpanWhenTraced("Jobs.monitor", monitor(id, options)),
+    top: (id, options) => streamWithSpanWhenTraced("Jobs.top", top(id, options)),
+    attach: (id, options) => traced("Jobs.attach", attach(id, options)),
+    exec: (id, cmd, options) => traced("Jobs.exec", exec(id, cmd, options)),
+    portForward: (id, localPort, jobPort, options) => traced("Jobs.portForward", portForward(id, localPort, jobPort, options)),
+    save: (id, image, options) => traced("Jobs.save", save(id, image, options))
   } satisfies Service
 })
 
