@@ -47,9 +47,13 @@ export declare namespace LocalFiles {
     readonly stat: (path: string) => Effect.Effect<Option.Option<FileSystem.File.Info>>
     /**
      * Open for writing at `position`: `truncate` creates the file or empties it (with position 0),
-     * otherwise the file must exist.
+     * otherwise the file must exist. `sequential`: a file that has no positions (a pipe, a terminal,
+     * a device such as `/dev/stdout`) is written in order as it is, never truncated or sought.
      */
-    readonly open: (path: string, options: { readonly truncate: boolean; readonly position: number }) => Effect.Effect<Writer, FileSystemError>
+    readonly open: (
+      path: string,
+      options: { readonly truncate: boolean; readonly position: number; readonly sequential?: boolean | undefined }
+    ) => Effect.Effect<Writer, FileSystemError>
     /** Create (or empty) a file and write `data` into it. */
     readonly writeFile: (path: string, data: Uint8Array) => Effect.Effect<void, FileSystemError>
     readonly rename: (from: string, to: string) => Effect.Effect<void, FileSystemError>
@@ -73,10 +77,11 @@ export const fromFileSystem = (fs: FileSystem.FileSystem): LocalFiles.Service =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
       const file = yield* Effect.mapError(
-        Scope.extend(fs.open(path, { flag: options.truncate ? "w" : "r+" }), scope),
+        // append mode: writes carry no position (what a pipe or a device takes)
+        Scope.extend(fs.open(path, { flag: options.sequential === true ? "a" : options.truncate ? "w" : "r+" }), scope),
         fromPlatform
       ).pipe(Effect.tapError(() => Scope.close(scope, Exit.void)))
-      if (options.position > 0) yield* file.seek(options.position, "start")
+      if (options.position > 0 && options.sequential !== true) yield* file.seek(options.position, "start")
       const writer: Writer = {
         write: (chunks) => Effect.mapError(file.writeAll(concatBytes(chunks)), fromPlatform),
         close: Scope.close(scope, Exit.void)

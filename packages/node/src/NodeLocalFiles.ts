@@ -93,17 +93,17 @@ const call = <A>(path: string, run: (fs: typeof NodeFs, done: (error: NodeJS.Err
       run(fs, (error, value) => resume(error === null ? Effect.succeed(value as A) : Effect.fail(fsError(error, path))))
     }))
 
-/** Write all of `chunks` at `position` with `writev` (short writes continued). */
+/** Write all of `chunks` at `position` (`null`: where the file is) with `writev` (short writes continued). */
 const writeAll = (
   fs: typeof NodeFs,
   fd: number,
   chunks: ReadonlyArray<Uint8Array>,
-  position: number,
+  position: number | null,
   done: (error: NodeJS.ErrnoException | null) => void
 ) => {
-  const step = (parts: ReadonlyArray<Uint8Array>, at: number) => {
+  const step = (parts: ReadonlyArray<Uint8Array>, at: number | null) => {
     if (parts.length === 0) return done(null)
-    fs.writev(fd, parts, at, (error, n) => {
+    const next = (error: NodeJS.ErrnoException | null, n: number) => {
       if (error !== null) return done(error)
       // what is left after `n` bytes
       let skip = n
@@ -111,26 +111,34 @@ const writeAll = (
       while (i < parts.length && skip >= parts[i]!.length) skip -= parts[i++]!.length
       const rest = parts.slice(i)
       if (rest.length > 0 && skip > 0) rest[0] = rest[0]!.subarray(skip)
-      step(rest, at + n)
-    })
+      step(rest, at === null ? null : at + n)
+    }
+    if (at === null) fs.writev(fd, parts, next)
+    else fs.writev(fd, parts, at, next)
   }
   step(chunks.filter((c) => c.length > 0), position)
 }
 
 /** Open a file for writing: created or emptied (`truncate`), or as it is. */
-const openFd = (fs: typeof NodeFs, path: string, truncate: boolean, done: (error: NodeJS.ErrnoException | null, fd?: number) => void) =>
-  fs.open(path, truncate ? "w" : "r+", 0o666, done)
+const openFd = (
+  fs: typeof NodeFs,
+  path: string,
+  truncate: boolean,
+  sequential: boolean,
+  done: (error: NodeJS.ErrnoException | null, fd?: number) => void
+) => fs.open(path, sequential ? "a" : truncate ? "w" : "r+", 0o666, done)
 
-const open = (path: string, options: { readonly truncate: boolean; readonly position: number }) =>
-  Effect.map(call<number>(path, (fs, done) => openFd(fs, path, options.truncate, done)), (fd): LocalFiles.Writer => {
-    let position = options.position
+const open = (path: string, options: { readonly truncate: boolean; readonly position: number; readonly sequential?: boolean | undefined }) =>
+  Effect.map(call<number>(path, (fs, done) => openFd(fs, path, options.truncate, options.sequential === true, done)), (fd): LocalFiles.Writer => {
+    // a pipe or device has no positions: its writes carry none
+    let position: number | null = options.sequential === true ? null : options.position
     let closed = false
     return {
       write: (chunks) =>
         Effect.map(
           call<void>(path, (fs, done) => writeAll(fs, fd, chunks, position, done)),
           () => {
-            for (const c of chunks) position += c.length
+            if (position !== null) for (const c of chunks) position += c.length
           }
         ),
       close: Effect.suspend(() => {

@@ -35,7 +35,16 @@ const partsInUse = new Set<string>()
 interface DownloadPlan {
   readonly into: "part" | "dst"
   readonly offset: number
+  /** The destination is a pipe or device (`/dev/stdout`): written in order, in place. */
+  readonly sequential?: boolean
 }
+
+/** What is written into in place: neither a regular file nor a folder (a pipe, a terminal, a device). */
+const isSpecial = (info: Option.Option<FileSystem.File.Info> | undefined): boolean =>
+  info !== undefined && Option.isSome(info) && info.value.type !== "File" && info.value.type !== "Directory"
+
+/** A download into a pipe or device: no temporary file, no rename over it, no resume. */
+const INTO_SPECIAL: DownloadPlan = { into: "dst", offset: 0, sequential: true }
 
 /** @internal */
 export const makeEngine = Effect.gen(function*() {
@@ -241,7 +250,7 @@ export const makeEngine = Effect.gen(function*() {
         : (current: number) => emit(() => new StorageProgressStep({ ...at(), current, size }))
       const fetch = (target: string) =>
         Effect.suspend(() => {
-          const sink = makeSink(files, target, cursor.pos)
+          const sink = makeSink(files, target, cursor.pos, plan.sequential === true)
           return fetchInto(remote, src, sink, cursor, size, step).pipe(
             Effect.zipRight(sink.finish),
             Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : sink.abandon))
@@ -291,7 +300,8 @@ export const makeEngine = Effect.gen(function*() {
 
   /**
    * Download one file as `update`/`continue` decide (`planDownload`); a skip sends no event.
-   * `known`: the destination and temporary file already stat'ed.
+   * `known`: the destination and temporary file already stat'ed. A destination known to be a pipe
+   * or device is written in place, in order (neuro-sdk opens the destination and writes it).
    */
   const download = <P, E extends { readonly _tag: string }>(
     remote: Remote<P, E>,
@@ -302,8 +312,10 @@ export const makeEngine = Effect.gen(function*() {
     emit: Emit,
     known?: KnownLocal
   ): Effect.Effect<void, E | LocalError | Errors.MalformedResponse> =>
-    Effect.flatMap(planDownload(remote, dstPath, times, flags, known), (plan) =>
-      plan === "skip" ? Effect.void : transferFile(remote, src, dstPath, times.size, plan, emit))
+    isSpecial(known?.dst)
+      ? transferFile(remote, src, dstPath, times.size, INTO_SPECIAL, emit)
+      : Effect.flatMap(planDownload(remote, dstPath, times, flags, known), (plan) =>
+        plan === "skip" ? Effect.void : transferFile(remote, src, dstPath, times.size, plan, emit))
 
   return {
     fs,

@@ -90,7 +90,7 @@ export interface Sink {
 }
 
 /** @internal */
-export const makeSink = (files: LocalFiles.Service, path: string, start: number): Sink => {
+export const makeSink = (files: LocalFiles.Service, path: string, start: number, sequential = false): Sink => {
   let writer: Writer | undefined
   /** Where the next byte goes; `undefined` until the file was opened or written. */
   let at: number | undefined
@@ -102,9 +102,9 @@ export const makeSink = (files: LocalFiles.Service, path: string, start: number)
         at = (at ?? start) + n
       })
       if (writer !== undefined) return Effect.zipRight(writer.write(chunks), done)
-      if (at === undefined && start === 0 && last) return Effect.zipRight(files.writeFile(path, concatBytes(chunks)), done)
+      if (at === undefined && start === 0 && last && !sequential) return Effect.zipRight(files.writeFile(path, concatBytes(chunks)), done)
       const position = at ?? start
-      return Effect.flatMap(files.open(path, { truncate: position === 0, position }), (w) => {
+      return Effect.flatMap(files.open(path, { truncate: position === 0 && !sequential, position, sequential }), (w) => {
         writer = w
         return Effect.zipRight(w.write(chunks), done)
       })
@@ -117,7 +117,10 @@ export const makeSink = (files: LocalFiles.Service, path: string, start: number)
         writer = undefined
         return w.close
       }
-      return at !== undefined || start > 0 ? Effect.void : Effect.zipRight(files.writeFile(path, new Uint8Array(0)), Effect.sync(() => (at = 0)))
+      // a pipe or device that got nothing is left as it is
+      return at !== undefined || start > 0 || sequential
+        ? Effect.void
+        : Effect.zipRight(files.writeFile(path, new Uint8Array(0)), Effect.sync(() => (at = 0)))
     }),
     abandon: Effect.suspend(() => {
       const w = writer
