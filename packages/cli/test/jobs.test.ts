@@ -78,6 +78,9 @@ describe("neuro job commands (process runner: the command runs on this machine)"
     assert.match(status.stdout, new RegExp(`^Job\\s+${id}\\nName\\s+sleeper\\n`))
     assert.match(status.stdout, /^Status\s+running\n/m)
     assert.match(status.stdout, /^Life span\s+1h\n/m)
+    // neuro-cli prints prices with four decimals (f"{price:.4f}")
+    assert.match(status.stdout, /^Price \(credits \/ hour\)\s+\d+\.\d{4}\n/m)
+    assert.match(status.stdout, /^Current cost\s+\d+\.\d{4}\n/m)
 
     const logs = await h.neuro(["logs", id], { timeoutMs: 8000 })
     assert.include(logs.stdout, "started\n", "logs follow a running job: what it printed so far comes first")

@@ -10,7 +10,8 @@ import { Config } from "@neuro-sdk/core/Config"
 import { DEFAULT_API_URL, Factory } from "@neuro-sdk/core/Factory"
 import { Jobs } from "@neuro-sdk/core/Jobs"
 import type { Cluster, Preset } from "@neuro-sdk/core/ServerConfig"
-import * as BigDecimal from "effect/BigDecimal"
+import * as Decimal from "@neuro-sdk/core/Decimal"
+import type * as BigDecimal from "effect/BigDecimal"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -126,8 +127,8 @@ const showToken = Command.make("show-token", {}, () =>
     yield* print(Redacted.value(yield* config.token))
   }))).pipe(Command.withDescription("Print the current authorization token."))
 
-/** A decimal as text (a `BigDecimal`, or the string older models carried). */
-const decimal = (value: unknown): string => (BigDecimal.isBigDecimal(value) ? BigDecimal.format(value) : String(value))
+/** A decimal as neuro-cli prints it (`str(Decimal)`). */
+const decimal = (value: BigDecimal.BigDecimal): string => Decimal.format(value)
 
 /** A cluster's presets by name (a map, or the list older models carried). */
 const presetMap = (presets: ReadonlyMap<string, Preset> | ReadonlyArray<Preset>): ReadonlyMap<string, Preset> =>

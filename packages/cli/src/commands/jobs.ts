@@ -13,7 +13,7 @@ import type { JobDescription, JobRestartPolicy, JobStatus as JobStatusType } fro
 import { HTTPPort, Jobs, JobStatus } from "@neuro-sdk/core/Jobs"
 import { Parser } from "@neuro-sdk/core/Parser"
 import { Users } from "@neuro-sdk/core/Users"
-import * as BigDecimal from "effect/BigDecimal"
+import * as Decimal from "@neuro-sdk/core/Decimal"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -324,8 +324,9 @@ const status = Command.make(
         ...(job.container.command !== undefined ? [["Command", job.container.command] as const] : []),
         ...(job.presetName !== undefined ? [["Preset", job.presetName] as const] : []),
         ["Priority", ({ 1: "Low", 2: "Normal", 3: "High" } as const)[job.priority]],
-        ["Price (credits / hour)", BigDecimal.format(job.priceCreditsPerHour)],
-        ["Current cost", BigDecimal.format(job.totalPriceCredits)],
+        // neuro-cli prints f"{price:.4f}"
+        ["Price (credits / hour)", Decimal.toFixed(job.priceCreditsPerHour, 4)],
+        ["Current cost", Decimal.toFixed(job.totalPriceCredits, 4)],
         ...(job.lifeSpan !== undefined ? [["Life span", formatDuration(job.lifeSpan)] as const] : []),
         ["Restart policy", job.restartPolicy],
         ...(job.httpUrl !== undefined ? [["Http URL", job.httpUrl.href] as const] : []),
