@@ -10,9 +10,7 @@
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type { ApiClient } from "../../ApiClient.js"
@@ -29,6 +27,7 @@ import {
   encodeKeyPath,
   makeClock,
   malformed,
+  pagedListing,
   parseBaseUrl,
   parseExpiry,
   renewing,
@@ -172,12 +171,8 @@ export const makeAzureProvider = (
         return { entries, next: next === undefined || next === "" ? undefined : next }
       })
 
-    const listBlobs = (prefix: string, recursive: boolean, limit?: number): Stream.Stream<BucketEntry, BucketsError> => {
-      const all = Stream.paginateChunkEffect<string | null, BucketEntry, BucketsError, never>(null, (marker) =>
-        Effect.map(listPage(prefix, recursive, marker ?? undefined), (page) =>
-          [Chunk.fromIterable(page.entries), page.next === undefined ? Option.none() : Option.some(page.next)] as const))
-      return limit === undefined ? all : Stream.take(all, Math.max(0, limit))
-    }
+    const listBlobs = (prefix: string, recursive: boolean, limit?: number): Stream.Stream<BucketEntry, BucketsError> =>
+      pagedListing((marker) => listPage(prefix, recursive, marker), limit)
 
     // ------------------------------------------------------------------ blobs
     const headBlob = (key: string) =>

@@ -10,9 +10,7 @@
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -23,7 +21,7 @@ import { concatBytes } from "../transfer.js"
 import { serviceAccountToken } from "./gcsAuth.js"
 import { BlobCommonPrefix, BlobObject } from "./models.js"
 import type { BlobProvider } from "./provider.js"
-import { badCredentials, checkRange, credential, makeClock, malformed, parseBaseUrl, parseExpiry, renewingFrom, retryInternalErrors, whenMissing } from "./shared.js"
+import { badCredentials, checkRange, credential, makeClock, malformed, pagedListing, parseBaseUrl, parseExpiry, renewingFrom, retryInternalErrors, whenMissing } from "./shared.js"
 
 /** @internal */
 export const DEFAULT_ENDPOINT = "https://storage.googleapis.com"
@@ -150,12 +148,8 @@ export const makeGcsProvider = (
         return { entries, next }
       })
 
-    const listBlobs = (prefix: string, recursive: boolean, limit?: number): Stream.Stream<BucketEntry, BucketsError> => {
-      const all = Stream.paginateChunkEffect<string | null, BucketEntry, BucketsError, never>(null, (pageToken) =>
-        Effect.map(listPage(prefix, recursive, pageToken ?? undefined), (page) =>
-          [Chunk.fromIterable(page.entries), page.next === undefined ? Option.none() : Option.some(page.next)] as const))
-      return limit === undefined ? all : Stream.take(all, Math.max(0, limit))
-    }
+    const listBlobs = (prefix: string, recursive: boolean, limit?: number): Stream.Stream<BucketEntry, BucketsError> =>
+      pagedListing((marker) => listPage(prefix, recursive, marker), limit)
 
     // ------------------------------------------------------------------ objects
     const headBlob = (key: string) =>

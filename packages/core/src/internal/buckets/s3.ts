@@ -7,16 +7,14 @@
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type { ApiClient } from "../../ApiClient.js"
 import type { Bucket, BucketCredentials, BucketEntry, BucketsError } from "../../Buckets.js"
 import * as Errors from "../../Errors.js"
 import type { BlobProvider } from "./provider.js"
-import { badCredentials, checkKey, checkRange, makeClock, malformed, renewing, retryInternalErrors, whenMissing as whenMissingIn } from "./shared.js"
+import { badCredentials, checkKey, checkRange, makeClock, malformed, pagedListing, renewing, retryInternalErrors, whenMissing as whenMissingIn } from "./shared.js"
 import { canonicalQuery, EMPTY_SHA256, sha256Hex, signHeaders, uriEncode } from "./sigV4.js"
 import { childrenNamed, childText, errorDocText, escapeXml, parseXml, type XmlElement } from "./xml.js"
 import { concatBytes } from "../transfer.js"
@@ -218,12 +216,8 @@ export const makeS3Provider = (
         return { entries, next: truncated ? next : undefined }
       })
 
-    const listBlobs = (prefix: string, recursive: boolean, limit?: number): Stream.Stream<BucketEntry, BucketsError> => {
-      const all = Stream.paginateChunkEffect<string | undefined | null, BucketEntry, BucketsError, never>(null, (token) =>
-        Effect.map(listPage(prefix, recursive, token ?? undefined), (page) =>
-          [Chunk.fromIterable(page.entries), page.next === undefined ? Option.none() : Option.some(page.next)] as const))
-      return limit === undefined ? all : Stream.take(all, Math.max(0, limit))
-    }
+    const listBlobs = (prefix: string, recursive: boolean, limit?: number): Stream.Stream<BucketEntry, BucketsError> =>
+      pagedListing((marker) => listPage(prefix, recursive, marker), limit)
 
     // ------------------------------------------------------------------ objects
     const headBlob = (key: string) =>

@@ -5,11 +5,14 @@
  * @internal
  */
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import type { Bucket, BucketCredentials, BucketsError } from "../../Buckets.js"
+import * as Stream from "effect/Stream"
+import type { Bucket, BucketCredentials, BucketEntry, BucketsError } from "../../Buckets.js"
 import * as Errors from "../../Errors.js"
 import { clockSample } from "../transfer.js"
 import type { TimeDiff } from "./provider.js"
@@ -154,3 +157,22 @@ export const retryInternalErrors = <A, R>(effect: Effect.Effect<A, BucketsError,
     schedule: Schedule.exponential("100 millis"),
     while: (e) => "status" in e && e.status === 500
   })
+
+/** One page of a provider's listing: its entries and the marker of the next page, if any. */
+/** @internal */
+export interface ListingPage {
+  readonly entries: ReadonlyArray<BucketEntry>
+  readonly next: string | undefined
+}
+
+/** A listing read page by page, `page(marker)` asked for each (at most `limit` entries). */
+/** @internal */
+export const pagedListing = (
+  page: (marker: string | undefined) => Effect.Effect<ListingPage, BucketsError>,
+  limit: number | undefined
+): Stream.Stream<BucketEntry, BucketsError> => {
+  const all = Stream.paginateChunkEffect<string | null, BucketEntry, BucketsError, never>(null, (marker) =>
+    Effect.map(page(marker ?? undefined), (p) =>
+      [Chunk.fromIterable(p.entries), p.next === undefined ? Option.none() : Option.some(p.next)] as const))
+  return limit === undefined ? all : Stream.take(all, Math.max(0, limit))
+}
