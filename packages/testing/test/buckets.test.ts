@@ -13,7 +13,6 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -21,6 +20,7 @@ import { pathToFileURL } from "node:url"
 import * as MemoryConfigStore from "../src/MemoryConfigStore.js"
 import { LocalPlatform, NeuroTest } from "../src/index.js"
 import * as TestBrowser from "../src/TestBrowser.js"
+import { snapshot } from "./blobSuite.js"
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -57,21 +57,6 @@ const seeded = (size: number, seed: number) => {
     x = (x * 1103515245 + 12345) % 2147483648
     out[i] = x & 0xff
   }
-  return out
-}
-
-const snapshot = (dir: string): Map<string, string> => {
-  const out = new Map<string, string>()
-  const walk = (d: string, rel: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) {
-        out.set(rel + e.name + "/", "dir")
-        walk(p, rel + e.name + "/")
-      } else out.set(rel + e.name, createHash("sha256").update(fs.readFileSync(p)).digest("hex"))
-    }
-  }
-  walk(dir, "")
   return out
 }
 
