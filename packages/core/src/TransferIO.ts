@@ -36,6 +36,12 @@ export interface FileRange {
   readonly path: string
   readonly offset: number
   readonly length: number
+  /**
+   * Told, synchronously and in order, how many bytes of the range were handed to the connection
+   * so far (a transfer's progress within one request; it starts again from 0 if the request is
+   * sent again).
+   */
+  readonly sent?: ((bytes: number) => void) | undefined
 }
 
 /**

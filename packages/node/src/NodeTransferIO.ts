@@ -137,6 +137,7 @@ const streamRange = (fs: typeof NodeFs, range: TransferIO.FileRange): Http1.Body
         if (readError !== null) return finish(localError(readError, range.path))
         if (got === 0) return finish(localError(new Error(`the file ended after ${at} of ${range.length} bytes (did it change?)`), range.path))
         at += got
+        range.sent?.(at)
         const flushed = () => {
           if (free.length < 2) free.push(buffer)
         }
@@ -252,6 +253,7 @@ const sendWith = (start: Start) => (request: TransferIO.Request, range: Transfer
           if (error !== undefined) return resume(Effect.fail(error.error))
           go((socket, done) => {
             socket.write(data!)
+            range.sent?.(range.length)
             done()
           })
         })

@@ -10,6 +10,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import { ApiClient } from "../ApiClient.js"
 import { AuthToken } from "../AuthToken.js"
 import * as Errors from "../Errors.js"
@@ -74,7 +75,12 @@ export const make = Effect.gen(function*() {
         ? HttpClientRequest.bodyUint8Array(base, range.length === 0 ? new Uint8Array(0) : yield* readRange(range.path, range.offset, range.length), OCTET)
         : HttpClientRequest.bodyStream(
           base,
-          fs.stream(range.path, { offset: range.offset, bytesToRead: range.length, chunkSize: STREAM_READ }),
+          Stream.suspend(() => {
+            let sent = 0
+            return fs.stream(range.path, { offset: range.offset, bytesToRead: range.length, chunkSize: STREAM_READ }).pipe(
+              Stream.tap((chunk) => Effect.sync(() => range.sent?.(sent += chunk.length)))
+            )
+          }),
           { contentType: OCTET, contentLength: range.length }
         )
       yield* api.discard(withBody, { timeout: null, idempotent: true })

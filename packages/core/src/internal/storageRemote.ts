@@ -38,6 +38,11 @@ export class Target {
   }
 }
 
+/** A request body longer than this reports its progress while it is sent. */
+const STEP_BYTES = 1024 * 1024
+/** How often, at most, the progress of one request is reported. */
+const STEP_MILLIS = 100
+
 /** What the remote needs of the storage service. */
 /** @internal */
 export interface Deps {
@@ -67,14 +72,39 @@ export const make = (deps: Deps): Transfer.Remote<Target, StorageError> => {
     headers
   })
 
-  /** One upload request: bytes [offset, offset+length) of the file; retried as a whole. */
-  const sendChunk = (srcPath: string, dst: Target, offset: number, length: number, first: boolean) =>
-    retrying(io.send(
-      first
-        ? request("PUT", dst, "CREATE")
-        : request("PATCH", dst, "WRITE", { "Content-Range": `bytes ${offset}-${offset + length - 1}/*` }),
-      { path: srcPath, offset, length }
-    ))
+  /**
+   * One upload request: bytes [offset, offset+length) of the file; retried as a whole. While a
+   * request of more than one read is on its way, `step` is told how far it got, every
+   * `STEP_MILLIS` at most, never going back (a retry starts the request again from its offset).
+   */
+  const sendChunk = (
+    srcPath: string,
+    dst: Target,
+    offset: number,
+    length: number,
+    first: boolean,
+    step: (current: number) => Effect.Effect<void>
+  ) =>
+    Effect.suspend(() => {
+      let sent = 0
+      let told = 0
+      const send = retrying(io.send(
+        first
+          ? request("PUT", dst, "CREATE")
+          : request("PATCH", dst, "WRITE", { "Content-Range": `bytes ${offset}-${offset + length - 1}/*` }),
+        { path: srcPath, offset, length, sent: (n) => (sent = n) }
+      ))
+      if (length <= STEP_BYTES) return send
+      const tell = Effect.suspend(() => {
+        if (sent <= told || sent >= length) return Effect.void
+        told = sent
+        return step(offset + sent)
+      })
+      return Effect.scoped(Effect.zipRight(
+        Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(STEP_MILLIS), tell))),
+        send
+      ))
+    })
 
   const receive = io.receive
   const malformedRange = (description: string, status: number, url: string) =>
@@ -87,18 +117,18 @@ export const make = (deps: Deps): Transfer.Remote<Target, StorageError> => {
     upload: (srcPath, dst, size, offset, step) =>
       // the whole file in one request
       offset === 0 && size <= deps.chunkSize
-        ? size === 0 ? sendChunk(srcPath, dst, 0, 0, true) : Effect.zipRight(sendChunk(srcPath, dst, 0, size, true), step(size))
+        ? size === 0 ? sendChunk(srcPath, dst, 0, 0, true, step) : Effect.zipRight(sendChunk(srcPath, dst, 0, size, true, step), step(size))
         : Effect.gen(function*() {
         let pos = offset
         if (pos === 0) {
           const n = Math.min(size, deps.chunkSize)
-          yield* sendChunk(srcPath, dst, 0, n, true)
+          yield* sendChunk(srcPath, dst, 0, n, true, step)
           pos = n
         }
         while (pos > 0 && pos < size) {
           yield* step(pos)
           const n = Math.min(size - pos, deps.chunkSize)
-          yield* sendChunk(srcPath, dst, pos, n, false)
+          yield* sendChunk(srcPath, dst, pos, n, false, step)
           pos += n
         }
         if (size > 0) yield* step(pos)
