@@ -7,9 +7,12 @@
  * the scope. Containers are never run (that fails on these machines: `setrlimit RLIMIT_NOFILE`);
  * import, tag, push, pull, inspect and remove do not need them.
  */
+import { assert } from "@effect/vitest"
+import { Image } from "@neuro-sdk/core"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process"
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
@@ -17,6 +20,7 @@ import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
+import { LocalPlatform } from "../src/index.js"
 
 /** A Podman's folder, flags and environment (the service may not be started yet). */
 export interface PodmanHome {
@@ -259,3 +263,26 @@ export const writeLayout = (dir: string): Layout => {
   }
 }
 
+/** An image of `owner` in LocalPlatform's registry (cluster `default`, no org). */
+export const registryImage = (owner: string, name: string, tag?: string) =>
+  Effect.map(LocalPlatform.LocalPlatformTag, (p) =>
+    Image.RemoteImage.newNeuroImage(name, new URL(p.url).host, {
+      owner,
+      clusterName: "default",
+      orgName: null,
+      ...(tag !== undefined ? { tag } : {})
+    }))
+
+/** alice shares `uri` with `user` (`action`: read, write, manage), through the permissions API. */
+export const shareFromAlice = (user: string, uri: string, action: string) =>
+  Effect.gen(function*() {
+    const p = yield* LocalPlatform.LocalPlatformTag
+    const res = yield* Effect.promise(() =>
+      fetch(`${p.apiUrl.href}/users/${user}/permissions`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${Redacted.value(p.token("alice"))}`, "Content-Type": "application/json" },
+        body: JSON.stringify([{ uri, action }])
+      })
+    )
+    assert.strictEqual(res.status, 201, yield* Effect.promise(() => res.text()))
+  })

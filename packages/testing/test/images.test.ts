@@ -12,6 +12,7 @@ import * as http from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { LocalPlatform, NeuroTest } from "../src/index.js"
+import { registryImage as image, shareFromAlice as share } from "./containerTools.js"
 
 // ---------------------------------------------------------------------------------------------
 // raw registry client (what the Docker Engine sends)
@@ -106,29 +107,7 @@ const seed = (r: Raw, repo: string, tags: ReadonlyArray<string>, layerSizes: Rea
     return { digest: sha256(manifest), size: layerSizes.reduce((a, b) => a + b, 0), manifest } satisfies Seeded
   })
 
-const image = (owner: string, name: string, tag?: string) =>
-  Effect.flatMap(LocalPlatform.LocalPlatformTag, (p) =>
-    Effect.sync(() =>
-      Image.RemoteImage.newNeuroImage(name, new URL(p.url).host, {
-        owner,
-        clusterName: "default",
-        orgName: null,
-        ...(tag !== undefined ? { tag } : {})
-      })
-    ))
 
-const share = (user: string, uri: string, action: string) =>
-  Effect.gen(function*() {
-    const p = yield* LocalPlatform.LocalPlatformTag
-    const res = yield* Effect.promise(() =>
-      fetch(`${p.apiUrl.href}/users/${user}/permissions`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${Redacted.value(p.token("alice"))}`, "Content-Type": "application/json" },
-        body: JSON.stringify([{ uri, action }])
-      })
-    )
-    assert.strictEqual(res.status, 201, yield* Effect.promise(() => res.text()))
-  })
 
 const errorCode = (res: Response) =>
   Effect.promise(async () => ((await res.json()) as { errors: ReadonlyArray<{ code: string }> }).errors[0]!.code)

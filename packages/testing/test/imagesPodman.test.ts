@@ -18,7 +18,7 @@ import * as fs from "node:fs"
 import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { LocalPlatform, NeuroTest } from "../src/index.js"
-import { podman, podmanHome, PodmanHomeTag, podmanService, runCommand, tarOf, writeLayout } from "./containerTools.js"
+import { podman, podmanHome, PodmanHomeTag, podmanService, registryImage as remote, runCommand, tarOf, writeLayout } from "./containerTools.js"
 
 /** LocalPlatform (alice, bob) and a Podman whose Engine API is `NodeDockerDaemon`'s engine. */
 const withPodman = Layer.scopedDiscard(
@@ -79,14 +79,6 @@ const registryManifest = (repo: string, reference: string) =>
 const inspect = (name: string) =>
   Effect.map(podman("image", "inspect", name), (out) => (JSON.parse(out) as ReadonlyArray<PodmanInspect>)[0]!)
 
-const remote = (owner: string, name: string, tag?: string) =>
-  Effect.map(LocalPlatform.LocalPlatformTag, (p) =>
-    Image.RemoteImage.newNeuroImage(name, new URL(p.url).host, {
-      owner,
-      clusterName: "default",
-      orgName: null,
-      ...(tag !== undefined ? { tag } : {})
-    }))
 
 describe("Images over Podman's Engine API and LocalPlatform's registry", () => {
   layer(withPodman, { excludeTestServices: true, timeout: 120_000 })((it) => {

@@ -6,7 +6,7 @@
  * `.ci/run` installs skopeo where it is missing.
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Image, Images } from "@neuro-sdk/core"
+import { Images } from "@neuro-sdk/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -15,7 +15,7 @@ import * as fs from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { LocalPlatform, NeuroTest } from "../src/index.js"
-import { skopeo, writeLayout } from "./containerTools.js"
+import { registryImage as image, shareFromAlice as share, skopeo, writeLayout } from "./containerTools.js"
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -55,27 +55,7 @@ interface Inspected {
   readonly Layers: ReadonlyArray<string>
 }
 
-const share = (user: string, uri: string, action: string) =>
-  Effect.gen(function*() {
-    const p = yield* LocalPlatform.LocalPlatformTag
-    const res = yield* Effect.promise(() =>
-      fetch(`${p.apiUrl.href}/users/${user}/permissions`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${Redacted.value(p.token("alice"))}`, "Content-Type": "application/json" },
-        body: JSON.stringify([{ uri, action }])
-      })
-    )
-    assert.strictEqual(res.status, 201, yield* Effect.promise(() => res.text()))
-  })
 
-const image = (owner: string, name: string, tag?: string) =>
-  Effect.map(LocalPlatform.LocalPlatformTag, (p) =>
-    Image.RemoteImage.newNeuroImage(name, new URL(p.url).host, {
-      owner,
-      clusterName: "default",
-      orgName: null,
-      ...(tag !== undefined ? { tag } : {})
-    }))
 
 describe("LocalPlatform's registry driven by skopeo", () => {
   layer(Layer.merge(NeuroTest.layer({ transport: "socket", users: ["alice", "bob"] }), Work.Default), {
