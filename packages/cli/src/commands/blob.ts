@@ -25,7 +25,7 @@ import * as Progress from "../output/progress.js"
 import * as Table from "../output/table.js"
 import { print, printErr, TermTag, verbose } from "../output/term.js"
 import { flagOnByDefault, globals, withClient } from "../root.js"
-import { isStreamPath, noOptions, uriFormatter } from "./common.js"
+import { isStreamPath, noOptions, removeOptions, uriFormatter } from "./common.js"
 import { orgOption } from "./secrets.js"
 
 const cluster = Options.text("cluster").pipe(Options.optional, Options.withDescription("Perform on a specified cluster (the current cluster by default)."))
@@ -244,12 +244,7 @@ const glob = Command.make("glob", { fullUri, patterns: Args.text({ name: "PATTER
 
 const rm = Command.make(
   "rm",
-  {
-    paths: Args.text({ name: "PATHS" }).pipe(Args.atLeast(1)),
-    recursive: Options.boolean("recursive").pipe(Options.withAlias("r"), Options.withDescription("Remove directories and their contents recursively.")),
-    glob: flagOnByDefault("glob", "Expand glob patterns in PATHS (--no-glob: do not)."),
-    progress: Options.boolean("progress", { negationNames: ["no-progress"] }).pipe(Options.optional, Options.withDescription("Show progress, on by default in TTY mode (-p/-P)."))
-  },
+  removeOptions,
   (o) =>
     withClient(Effect.gen(function*() {
       const buckets = yield* Buckets

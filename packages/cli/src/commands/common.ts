@@ -3,12 +3,15 @@
  *
  * @since 1.0.0
  */
+import * as Args from "@effect/cli/Args"
+import * as Options from "@effect/cli/Options"
 import { Parser } from "@neuro-sdk/core/Parser"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import { usageError } from "../output/errors.js"
+import { flagOnByDefault } from "../root.js"
 
 /**
  * A URI as the Python CLI prints it: the short form (`storage:x`, `image:name`) for the current
@@ -103,4 +106,12 @@ export const writeTo = (path: string): { readonly write: (chunk: Uint8Array) => 
       if (fd > 2) fs.closeSync(fd)
     }
   }
+}
+
+/** The arguments and options of `rm` (storage and blob). */
+export const removeOptions = {
+    paths: Args.text({ name: "PATHS" }).pipe(Args.atLeast(1)),
+    recursive: Options.boolean("recursive").pipe(Options.withAlias("r"), Options.withDescription("Remove directories and their contents recursively.")),
+    glob: flagOnByDefault("glob", "Expand glob patterns in PATHS (--no-glob: do not)."),
+    progress: Options.boolean("progress", { negationNames: ["no-progress"] }).pipe(Options.optional, Options.withDescription("Show progress, on by default in TTY mode (-p/-P)."))
 }

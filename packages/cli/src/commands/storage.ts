@@ -27,7 +27,7 @@ import * as Table from "../output/table.js"
 import type { Term } from "../output/term.js"
 import { paint, print, printErr, TermTag, verbose } from "../output/term.js"
 import { flagOnByDefault, withClient } from "../root.js"
-import { isStreamPath, noOptions, readStream, writeTo } from "./common.js"
+import { isStreamPath, noOptions, readStream, removeOptions, writeTo } from "./common.js"
 
 const GLOB_MAGIC = /[*?[]/
 
@@ -325,12 +325,7 @@ const mkdir = Command.make(
 
 const rm = Command.make(
   "rm",
-  {
-    paths: Args.text({ name: "PATHS" }).pipe(Args.atLeast(1)),
-    recursive: Options.boolean("recursive").pipe(Options.withAlias("r"), Options.withDescription("Remove directories and their contents recursively.")),
-    glob: flagOnByDefault("glob", "Expand glob patterns in PATHS (--no-glob: do not)."),
-    progress: Options.boolean("progress", { negationNames: ["no-progress"] }).pipe(Options.optional, Options.withDescription("Show progress, on by default in TTY mode (-p/-P)."))
-  },
+  removeOptions,
   (o) =>
     withClient(Effect.gen(function*() {
       const storage = yield* Storage
