@@ -96,7 +96,7 @@ describe("neuro secret, disk, service-account, acl/share, image, blob", () => {
     assert.match(pull.stderr, /^ERROR: /)
   })
 
-  it("blob: mkbucket, lsbucket, statbucket, cp up and down, ls, glob, du, sign-url, set-bucket-publicity, credentials, rm, rmbucket", async () => {
+  it("blob: mkbucket, lsbucket, statbucket, cp up and down, ls, glob, du, sign-url, set-bucket-publicity, credentials, rm, rmbucket, importbucket", async () => {
     const mk = await h.neuro(["blob", "mkbucket", "--name", "bkt1"])
     assert.strictEqual(mk.code, 0, mk.stderr)
     assert.match(mk.stdout, /^Name\s+bkt1$/m)
@@ -127,5 +127,16 @@ describe("neuro secret, disk, service-account, acl/share, image, blob", () => {
     assert.strictEqual((await h.neuro(["blob", "ls", "blob:bkt1"])).stdout, "")
     assert.strictEqual((await h.neuro(["blob", "rmbucket", "bkt1"])).code, 0)
     assert.strictEqual((await h.neuro(["-q", "blob", "lsbucket"])).stdout, "")
+    const imported = await h.neuro([
+      "blob", "importbucket", "--provider", "aws", "--provider-bucket-name", "their-bucket", "--name", "ext1",
+      "--aws-access-key-id", "AKIDEXAMPLE", "--aws-secret-access-key", "not-a-real-secret"
+    ])
+    assert.strictEqual(imported.code, 0, imported.stderr)
+    assert.match(imported.stdout, /^Name\s+ext1$/m)
+    assert.match(imported.stdout, /^Provider\s+aws$/m)
+    assert.match(imported.stdout, /^Imported\s+True$/m)
+    assert.notInclude(imported.stdout + imported.stderr, "not-a-real-secret")
+    assert.match((await h.neuro(["blob", "lsbucket"])).stdout, /^bucket-\S+\s+ext1\s+/m)
+    assert.strictEqual((await h.neuro(["blob", "rmbucket", "ext1"])).code, 0)
   })
 })
