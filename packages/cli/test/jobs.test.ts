@@ -49,7 +49,7 @@ describe("neuro job commands (process runner: the command runs on this machine)"
     assert.match(ps.stdout, /^NAME\s+STATUS\s+COMMAND\nenvy\s+succeeded\s+sh -c 'echo \$A \$FROM_FILE'\n$/)
   })
 
-  it("--detach, ps (filters, --format, --json, -q), status, logs, exec, bump-life-span, kill", async () => {
+  it("--detach, ps (filters, --format, --json, -q), status, logs, exec, bump-life-span, save, kill", async () => {
     const run = await h.neuro([
       "run", "--detach", "--name", "sleeper", "--life-span", "1h", "--restart", "never", "--schedule-timeout", "1m", "ubuntu", "--",
       "sh", "-c", "echo started; sleep 60"
@@ -92,6 +92,11 @@ describe("neuro job commands (process runner: the command runs on this machine)"
     const bump = await h.neuro(["job", "bump-life-span", id, "2h"])
     assert.strictEqual(bump.code, 0, bump.stderr)
     assert.match((await h.neuro(["status", id])).stdout, /^Life span\s+3h\n/m)
+
+    // LocalPlatform cannot commit a container (it answers the platform's in-stream error): one line, non-zero
+    const save = await h.neuro(["save", id, "image:saved:v1"])
+    assert.notStrictEqual(save.code, 0)
+    assert.match(save.stderr, /^ERROR: .*not supported by LocalPlatform.*\n$/)
 
     const kill = await h.neuro(["kill", "sleeper"])
     assert.strictEqual(kill.code, 0, kill.stderr)
