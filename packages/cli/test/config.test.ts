@@ -82,7 +82,7 @@ describe("neuro config", () => {
     assert.strictEqual(r.stderr, `ERROR: Config at ${h.configDir} does not exists. Please login.\n`)
   })
 
-  it("login-with-token, show, show-token, get-clusters, switch-cluster, switch-org, logout", async () => {
+  it("login-with-token, show, show-token, get-clusters, switch-cluster, switch-org, docker, logout", async () => {
     const login = await h.neuro(["config", "login-with-token", h.token("alice"), h.platform.apiUrl.toString()])
     assert.strictEqual(login.code, 0, login.stderr)
     assert.include(login.stdout, `Logged into ${h.platform.apiUrl} as alice, current cluster is first, org is NO_ORG`)
@@ -125,6 +125,24 @@ describe("neuro config", () => {
     const noOrg = await h.neuro(["config", "switch-org", "NO_ORG"])
     assert.strictEqual(noOrg.code, 70, "the cluster second has no NO_ORG")
     assert.match(noOrg.stderr, /^ERROR: /)
+
+    // config docker: the registry's credential helper added, the rest of the file kept
+    const dockerDir = join(h.work, "docker-config")
+    fs.mkdirSync(dockerDir)
+    fs.writeFileSync(join(dockerDir, "config.json"), JSON.stringify({ auths: { "other.example": {} }, credHelpers: { "gcr.io": "gcloud" } }))
+    const docker = await h.neuro(["config", "docker", "--docker-config", dockerDir])
+    assert.strictEqual(docker.code, 0, docker.stderr)
+    const registryHost = new URL(h.platform.url).host
+    assert.include(docker.stdout, `You can use docker client with neuro registry: ${registryHost}`)
+    assert.deepStrictEqual(JSON.parse(fs.readFileSync(join(dockerDir, "config.json"), "utf8")), {
+      auths: { "other.example": {} },
+      credHelpers: { "gcr.io": "gcloud", [registryHost]: "neuro" }
+    })
+    fs.writeFileSync(join(dockerDir, "config.json"), "{ not json")
+    const broken = await h.neuro(["config", "docker", "--docker-config", dockerDir])
+    assert.notStrictEqual(broken.code, 0)
+    assert.match(broken.stderr, /^ERROR: .*config\.json is not a Docker configuration file.*\n$/)
+    assert.strictEqual(fs.readFileSync(join(dockerDir, "config.json"), "utf8"), "{ not json", "a file it cannot read is left as it is")
 
     const logout = await h.neuro(["config", "logout"])
     assert.strictEqual(logout.code, 0, logout.stderr)

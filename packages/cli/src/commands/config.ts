@@ -16,7 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as readline from "node:readline"
-import { usageError } from "../output/errors.js"
+import { usageError, valueError } from "../output/errors.js"
 import { formatSize } from "../output/format.js"
 import * as Table from "../output/table.js"
 import { paint, print, TermTag } from "../output/term.js"
@@ -269,8 +269,17 @@ const docker = Command.make(
       const dir = Option.getOrElse(dockerConfig, () => process.env.DOCKER_CONFIG ?? path.join(os.homedir(), ".docker"))
       fs.mkdirSync(dir, { recursive: true })
       const file = path.join(dir, "config.json")
-      const payload = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown> : {}
-      const helpers = (payload.credHelpers ?? {}) as Record<string, string>
+      const payload = yield* Effect.try({
+        try: (): Record<string, unknown> => {
+          if (!fs.existsSync(file)) return {}
+          const parsed: unknown = JSON.parse(fs.readFileSync(file, "utf8"))
+          if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not a JSON object")
+          return parsed as Record<string, unknown>
+        },
+        catch: (e) => valueError(`${file} is not a Docker configuration file (${e instanceof Error ? e.message : String(e)}); it was left as it is`)
+      })
+      const existing = payload.credHelpers
+      const helpers: Record<string, unknown> = typeof existing === "object" && existing !== null && !Array.isArray(existing) ? { ...existing } : {}
       const registry = (yield* config.registryUrl).host
       helpers[registry] = "neuro"
       payload.credHelpers = helpers
