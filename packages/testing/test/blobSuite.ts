@@ -11,10 +11,10 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import type { LocalPlatform } from "../src/index.js"
+import { tempDirNamed } from "./transferHelpers.js"
 
 const MiB = 2 ** 20
 
@@ -26,16 +26,14 @@ export interface Target {
   readonly faults?: { readonly platform: LocalPlatform.LocalPlatform; readonly path: RegExp } | undefined
 }
 
-export const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(join(tmpdir(), "neuro-blob-suite-"))),
-  (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
-)
+export const tempDir = tempDirNamed("neuro-blob-suite-")
 
 const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
 
-const readAll = <E, R>(s: Stream.Stream<Uint8Array, E, R>) => Effect.map(collect(s), (chunks) => Buffer.concat(chunks.map((c) => Buffer.from(c))))
+export const readAll = <E, R>(s: Stream.Stream<Uint8Array, E, R>) => Effect.map(collect(s), (chunks) => Buffer.concat(chunks.map((c) => Buffer.from(c))))
 
-const seeded = (size: number, seed: number) => {
+/** Deterministic pseudo-random bytes (a linear congruential sequence from `seed`). */
+export const seeded = (size: number, seed: number) => {
   let x = seed
   const out = Buffer.alloc(size)
   for (let i = 0; i < size; i++) {

@@ -14,13 +14,13 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import * as MemoryConfigStore from "../src/MemoryConfigStore.js"
 import { LocalPlatform, NeuroTest } from "../src/index.js"
 import * as TestBrowser from "../src/TestBrowser.js"
-import { snapshot } from "./blobSuite.js"
+import { readAll, seeded, snapshot } from "./blobSuite.js"
+import { tempDirNamed } from "./transferHelpers.js"
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -31,14 +31,10 @@ const clusters = [
   { name: "other", orgs: [null] }
 ]
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(join(tmpdir(), "neuro-buckets-test-"))),
-  (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
-)
+const tempDir = tempDirNamed("neuro-buckets-test-")
 
 const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
 
-const readAll = <E, R>(s: Stream.Stream<Uint8Array, E, R>) => Effect.map(collect(s), (chunks) => Buffer.concat(chunks.map((c) => Buffer.from(c))))
 
 const keys = <E, R>(s: Stream.Stream<Buckets.BucketEntry, E, R>) => Effect.map(collect(s), (a) => a.map((e) => e.key))
 
@@ -50,15 +46,6 @@ const recorder = () => {
   return { events, progress: (e: Storage.StorageProgress) => Effect.sync(() => void events.push(e)) }
 }
 
-const seeded = (size: number, seed: number) => {
-  let x = seed
-  const out = Buffer.alloc(size)
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648
-    out[i] = x & 0xff
-  }
-  return out
-}
 
 const makeTree = (dir: string) => {
   for (let i = 0; i < 40; i++) {
