@@ -55,6 +55,29 @@ export interface SecretFile {
 }
 
 /**
+ * An image of LocalPlatform's own registry, unpacked as a root file system.
+ *
+ * The folder is shared by every job of the same image (cached by manifest digest): a runner
+ * mounts it read-only or copy-on-write and never writes into it. The runner applies the image's
+ * configuration as the platform's containers do: the job's `entrypoint` replaces the image's
+ * entrypoint and drops its cmd, the job's `command` replaces the cmd, the job's env is laid
+ * over the image's, and the job's working dir wins over the image's.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface ImageRoot {
+  /** The unpacked layers on this machine. */
+  readonly dir: string
+  /** The manifest digest (`sha256:...`) the folder was unpacked from. */
+  readonly digest: string
+  readonly entrypoint: ReadonlyArray<string>
+  readonly cmd: ReadonlyArray<string>
+  readonly env: Readonly<Record<string, string>>
+  readonly workingDir: string | undefined
+}
+
+/**
  * Everything a runner needs to start the container of a job.
  *
  * @since 1.0.0
@@ -87,6 +110,11 @@ export interface JobSpec {
   readonly rootDir: string
   /** 0 for the first run, then 1, 2, ... when the restart policy restarts the container. */
   readonly attempt: number
+  /**
+   * The image's root file system when the image is in LocalPlatform's own registry; absent for
+   * any other image (the job then sees this machine's file system, read-only where sandboxed).
+   */
+  readonly imageRoot?: ImageRoot | undefined
 }
 
 /**
