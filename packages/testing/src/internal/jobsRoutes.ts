@@ -325,6 +325,7 @@ export const jobsRoutes = (state: PlatformState) => {
       internalHostname: `${id}.platform-jobs`,
       internalHostnameNamed: request.name === undefined ? undefined : `${request.name}--${baseOwner(user)}.platform-jobs`,
       container: { ...request.container, env },
+      registryHost: host === "" ? undefined : host,
       statuses: [{ status: "pending", at: nowMicros(), reason: "Creating", description: null }],
       materialized: false,
       pricePerHour: price,

@@ -14,6 +14,7 @@ import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import { join } from "node:path"
 import type * as JobRunner from "../JobRunner.js"
+import { jobImage } from "./jobs/jobImage.js"
 import { makeProcess, reasonOf } from "./jobsRunner.js"
 import type { DiskRecord, PlatformState, PresetSpec } from "./state.js"
 
@@ -147,6 +148,8 @@ export interface JobRecord {
   readonly internalHostname: string
   readonly internalHostnameNamed: string | undefined
   readonly container: ContainerSpec
+  /** The `host[:port]` the job was submitted to: images starting with it are of LocalPlatform's registry. */
+  readonly registryHost?: string | undefined
   readonly statuses: Array<StatusItem>
   materialized: boolean
   readonly pricePerHour: string
@@ -685,9 +688,15 @@ export class JobsStore {
         store.setStatus(job, { status: "failed", reason: missing, description: "The job could not be started." })
         return
       }
+      const image = yield* jobImage(store.state.dataDir, job.container.image, job.registryHost)
+      if (image._tag === "Failed") {
+        for (const item of image.statuses) store.setStatus(job, item)
+        return
+      }
+      const imageRoot = image._tag === "Registry" ? { imageRoot: image.root } : {}
       let attempt = 0
       while (!isFinished(current(job).status)) {
-        const started = yield* Effect.either(store.runner.start(store.spec(job, attempt)))
+        const started = yield* Effect.either(store.runner.start({ ...store.spec(job, attempt), ...imageRoot }))
         if (Either.isLeft(started)) {
           store.setStatus(job, {
             status: "failed",
@@ -703,7 +712,7 @@ export class JobsStore {
         if (isFinished(current(job).status)) {
           yield* proc.signal("SIGKILL")
         } else {
-          store.setStatus(job, { status: "running", reason: null, description: null })
+          store.setStatus(job, { status: "running", reason: null, description: image._tag === "Host" ? image.note : null })
         }
         const pump = yield* Effect.fork(Stream.runForEach(proc.output, (chunk) => Effect.sync(() => job.logs.append(chunk.fd, chunk.data))))
         const exit = yield* proc.exit

@@ -13,10 +13,7 @@
  * a mount). The catalog lists only readable repositories. Every cluster's `registry_url` is this
  * one registry; it belongs to the first cluster.
  *
- * Storage: `blobs/sha256/<hex>` (content-addressed, manifests too);
- * `repositories/<repo>/_layers/sha256/<hex>` (blob linked into a repo);
- * `repositories/<repo>/_manifests/revisions/sha256/<hex>` (holds the media type);
- * `repositories/<repo>/_manifests/tags/<tag>` (holds the digest); `_uploads/<uuid>`.
+ * Storage: the layout of `registryStorage.ts` (blobs by digest, repositories linking them).
  */
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as HttpRouter from "@effect/platform/HttpRouter"
@@ -29,13 +26,10 @@ import { createReadStream } from "node:fs"
 import * as fsp from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { baseUrl, handle, plainError, reply, Reply } from "./http.js"
+import * as storage from "./registryStorage.js"
+import { DIGEST_RE, DOCKER_LIST, MANIFEST_TYPES, OCI_INDEX, OCI_MANIFEST, REPO_RE, TAG_RE } from "./registryStorage.js"
 import type { Identity, PlatformState } from "./state.js"
 
-const DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
-const DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-const OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-const MANIFEST_TYPES = new Set([DOCKER_V2, DOCKER_LIST, OCI_MANIFEST, OCI_INDEX])
 const MAX_MANIFEST = 4 * 1024 * 1024
 
 const COMMON_HEADERS = {
@@ -43,10 +37,6 @@ const COMMON_HEADERS = {
   "X-Service-Version": "platform-registry-api/local"
 }
 
-const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"
-const REPO_RE = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`)
-const TAG_RE = /^[\w][\w.-]{0,127}$/
-const DIGEST_RE = /^sha256:([a-f0-9]{64})$/
 /** platform-registry-api `RepoURL._path_re` (greedy repo). */
 const REPO_PATH_RE = /^\/v2\/(.+)\/((tags|manifests|blobs)\/.*)$/
 
@@ -77,8 +67,8 @@ const unsupported = () => fail(registryError(405, "UNSUPPORTED", "The operation 
 const unauthorized = () =>
   fail(withCommon(plainError(401, "Unauthorized"), { "WWW-Authenticate": `Basic realm="Docker Registry"` }))
 
-const exists = (p: string) => Effect.promise(() => fsp.stat(p).then(() => true, () => false))
-const readText = (p: string) => Effect.promise(() => fsp.readFile(p, "utf8").then((t): string | undefined => t, () => undefined))
+const exists = (p: string) => Effect.promise(() => storage.exists(p))
+const readText = (p: string) => Effect.promise(() => storage.readText(p))
 const io = <A>(f: () => Promise<A>) => Effect.promise(f)
 
 const writeAtomic = (path: string, data: string | Uint8Array) =>
@@ -89,13 +79,7 @@ const writeAtomic = (path: string, data: string | Uint8Array) =>
     await fsp.rename(tmp, path)
   })
 
-const sha256File = (path: string) =>
-  io(() =>
-    new Promise<string>((resolve, reject) => {
-      const hash = createHash("sha256")
-      createReadStream(path).on("data", (c) => hash.update(c)).on("end", () => resolve(hash.digest("hex"))).on("error", reject)
-    })
-  )
+const sha256File = (path: string) => io(() => storage.sha256OfFile(path))
 
 /** Media types a client accepts (all `Accept` headers, parameters dropped). */
 const safeDecode = (s: string): string | undefined => {
@@ -111,13 +95,8 @@ const accepted = (req: HttpServerRequest.HttpServerRequest): Set<string> =>
 
 /** @internal */
 export const registryRoutes = (state: PlatformState) => {
-  const root = join(state.dataDir, "registry")
-  const blobPath = (hex: string) => join(root, "blobs", "sha256", hex)
-  const repoDir = (repo: string) => join(root, "repositories", ...repo.split("/"))
-  const layerLink = (repo: string, hex: string) => join(repoDir(repo), "_layers", "sha256", hex)
-  const revisionPath = (repo: string, hex: string) => join(repoDir(repo), "_manifests", "revisions", "sha256", hex)
-  const tagsDir = (repo: string) => join(repoDir(repo), "_manifests", "tags")
-  const uploadPath = (id: string) => join(root, "_uploads", id)
+  const paths = storage.registryPaths(storage.registryRoot(state.dataDir))
+  const { blobPath, layerLink, repoDir, revisionPath, root, tagsDir, uploadPath } = paths
   const uploads = (): Uploads => {
     let u = uploadsByState.get(state)
     if (u === undefined) {
@@ -223,16 +202,7 @@ export const registryRoutes = (state: PlatformState) => {
   // -------------------------------------------------------------------------------------------
 
   /** The digest hex a reference (tag or digest) points at in `repo`, if any. */
-  const resolve = (repo: string, reference: string) =>
-    Effect.gen(function*() {
-      const d = DIGEST_RE.exec(reference)
-      if (d !== null) return (yield* exists(revisionPath(repo, d[1]!))) ? d[1]! : undefined
-      if (!TAG_RE.test(reference)) return undefined
-      const digest = (yield* readText(join(tagsDir(repo), reference)))?.trim()
-      const m = digest === undefined ? null : DIGEST_RE.exec(digest)
-      if (m === null || !(yield* exists(revisionPath(repo, m[1]!)))) return undefined
-      return m[1]!
-    })
+  const resolve = (repo: string, reference: string) => io(() => storage.resolveReference(paths, repo, reference))
 
   const manifestResponse = (hex: string, mediaType: string, head: boolean) =>
     Effect.gen(function*() {
@@ -250,20 +220,7 @@ export const registryRoutes = (state: PlatformState) => {
 
   /** The linux/amd64 entry of a manifest list, as Distribution picks for clients without list support. */
   const defaultPlatform = (hex: string) =>
-    Effect.gen(function*() {
-      const doc = yield* io(() => fsp.readFile(blobPath(hex), "utf8").then((t): unknown => JSON.parse(t), () => undefined))
-      const manifests = typeof doc === "object" && doc !== null && "manifests" in doc && Array.isArray(doc.manifests)
-        ? (doc.manifests as ReadonlyArray<unknown>)
-        : []
-      for (const m of manifests) {
-        if (typeof m !== "object" || m === null) continue
-        const entry = m as { digest?: unknown; platform?: { architecture?: unknown; os?: unknown } }
-        if (entry.platform?.architecture === "amd64" && entry.platform.os === "linux" && typeof entry.digest === "string") {
-          return DIGEST_RE.exec(entry.digest)?.[1]
-        }
-      }
-      return undefined
-    })
+    io(() => fsp.readFile(blobPath(hex), "utf8").then((t): unknown => JSON.parse(t), () => undefined).then(storage.amd64Entry))
 
   const getManifest = (identity: Identity, repo: string, reference: string, req: HttpServerRequest.HttpServerRequest) =>
     Effect.gen(function*() {
@@ -271,7 +228,7 @@ export const registryRoutes = (state: PlatformState) => {
       if (!(yield* exists(repoDir(repo)))) return yield* nameUnknown(repo)
       const hex = yield* resolve(repo, reference)
       if (hex === undefined) return yield* manifestUnknown(reference)
-      const mediaType = ((yield* readText(revisionPath(repo, hex))) ?? DOCKER_V2).trim()
+      const mediaType = yield* io(() => storage.manifestMediaType(paths, repo, hex))
       const supports = accepted(req)
       const head = req.method.toUpperCase() === "HEAD"
       if (mediaType === OCI_MANIFEST && !supports.has(OCI_MANIFEST)) {
@@ -283,7 +240,7 @@ export const registryRoutes = (state: PlatformState) => {
       if (mediaType === DOCKER_LIST && !supports.has(DOCKER_LIST) && !DIGEST_RE.test(reference)) {
         const chosen = yield* defaultPlatform(hex)
         if (chosen === undefined || !(yield* exists(revisionPath(repo, chosen)))) return yield* manifestUnknown(reference)
-        const chosenType = ((yield* readText(revisionPath(repo, chosen))) ?? DOCKER_V2).trim()
+        const chosenType = yield* io(() => storage.manifestMediaType(paths, repo, chosen))
         return yield* manifestResponse(chosen, chosenType, head)
       }
       return yield* manifestResponse(hex, mediaType, head)
