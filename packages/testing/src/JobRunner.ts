@@ -2,17 +2,25 @@
  * How LocalPlatform runs the containers of its jobs.
  *
  * The platform side (statuses, restarts, life span, logs, permissions) lives in LocalPlatform; a
- * `JobRunner` only starts one container and reports what it prints and how it ends. Two runners
+ * `JobRunner` only starts one container and reports what it prints and how it ends. Three runners
  * come with the package:
  *
- * - `layerProcess` (the default): the container command runs as a local child process in its own
- *   process group. As on Kubernetes, `entrypoint` and `command` are split into words like a shell
- *   would (`shlex`) and run without a shell (`bash -c "..."` works, `a && b` needs one). The image is recorded but not pulled: the
- *   host system is used. Environment, secret environment and working directory are honoured;
- *   storage volumes, disk volumes and secret files appear under the job's root folder (see
- *   `JobSpec.rootDir`).
+ * - `layerSandbox` (the default where bubblewrap works, see `sandboxAvailable`): each container
+ *   is a bubblewrap sandbox with its own mount, PID and UTS namespaces. Its root file system is
+ *   the image's when the image is in LocalPlatform's registry (`JobSpec.imageRoot`), else this
+ *   machine's, read-only; `/tmp` and `/root` are its own. Storage and disk volumes are
+ *   bind-mounted at their paths (read-only ones really read-only), secret files appear at theirs
+ *   with mode 0600, the working directory is honoured. Killing the container ends every process
+ *   in it. The network is this machine's: ports are reachable as they are.
+ * - `layerProcess` (the fallback): the container command runs as a local child process in its own
+ *   process group. The image is recorded but not pulled: the host system is used. Environment,
+ *   secret environment and working directory are honoured; storage volumes, disk volumes and
+ *   secret files appear under the job's root folder (see `JobSpec.rootDir`).
  * - `layerSimulated`: deterministic scripted jobs for unit tests. The command is a tiny script
  *   (`echo`, `sleep`, `exit`, `cat`, `oom`, ...; see `makeSimulated`), nothing touches the OS.
+ *
+ * As on Kubernetes, the real runners split `entrypoint` and `command` into words like a shell
+ * would (`shlex`) and run them without a shell (`bash -c "..."` works, `a && b` needs one).
  *
  * @since 1.0.0
  */
@@ -244,6 +252,55 @@ export interface ProcessOptions {
 export const makeProcess: (options?: ProcessOptions) => JobRunner.Service = internal.makeProcess
 
 /**
+ * Options of the sandbox runner.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface SandboxOptions {
+  /** Shell run when neither the job nor its image has a command (default `/bin/sh`, which exits at once). */
+  readonly shell?: string | undefined
+  /** Kill a container whose resident memory exceeds its limit, with reason `OOMKilled` (default true). */
+  readonly enforceMemoryLimit?: boolean | undefined
+  /**
+   * Environment variables of this machine passed to containers that run on this machine's file
+   * system (default `["PATH", "LANG", "TZ"]`); a container of an image gets the image's instead.
+   */
+  readonly inheritEnv?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * The sandbox runner: each job's container is a bubblewrap (`bwrap`) sandbox; `exec` enters it
+ * with util-linux's `nsenter`. Starting a container fails with a `JobRunnerError` where they do
+ * not work (see `sandboxAvailable`).
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const makeSandbox: (options?: SandboxOptions) => JobRunner.Service = internal.makeSandbox
+
+/**
+ * Whether the sandbox runner works on this machine: `bwrap` and `nsenter` are installed and a
+ * sandbox starts (tried once per process). `reason` says why not.
+ *
+ * @since 1.0.0
+ * @category utils
+ */
+export const sandboxAvailable = (): { readonly available: boolean; readonly reason: string } => {
+  const probe = internal.probeSandbox()
+  return { available: probe.tools !== undefined, reason: probe.reason }
+}
+
+/**
+ * The runner LocalPlatform uses when none is given: the sandbox runner where it works, else the
+ * process runner.
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const makeDefault: () => JobRunner.Service = internal.makeDefault
+
+/**
  * Options of the simulated runner.
  *
  * @since 1.0.0
@@ -281,6 +338,12 @@ export const makeSimulated: (options?: SimulatedOptions) => JobRunner.Service = 
  * @category layers
  */
 export const layerProcess = (options?: ProcessOptions): Layer.Layer<JobRunner> => Layer.succeed(JobRunner, makeProcess(options))
+
+/**
+ * @since 1.0.0
+ * @category layers
+ */
+export const layerSandbox = (options?: SandboxOptions): Layer.Layer<JobRunner> => Layer.succeed(JobRunner, makeSandbox(options))
 
 /**
  * @since 1.0.0

@@ -111,7 +111,7 @@ export interface Options {
 export interface JobsOptions {
   /**
    * Runs the jobs' containers. Default: the `JobRunner` in the context if there is one, else
-   * `JobRunner.makeProcess()` (local child processes).
+   * `JobRunner.makeDefault()` (bubblewrap sandboxes where they work, else local child processes).
    */
   readonly runner?: JobRunner.JobRunner.Service | undefined
   /** The one node jobs are scheduled on (default 16 CPUs, 64 GiB, no GPU); `capacity` answers from it. */
@@ -376,7 +376,7 @@ const toMillis = (d: Duration.DurationInput): number => Duration.toMillis(Durati
 const setUpJobs = (state: PlatformState, options: JobsOptions | undefined) =>
   Effect.gen(function*() {
     const fromContext = yield* Effect.serviceOption(JobRunner.JobRunner)
-    const runner = options?.runner ?? (fromContext._tag === "Some" ? fromContext.value : undefined)
+    const runner = options?.runner ?? (fromContext._tag === "Some" ? fromContext.value : JobRunner.makeDefault())
     yield* Effect.acquireRelease(
       Effect.sync(() => configureJobs(state, { ...options, runner })),
       (store) => Effect.sync(() => store.close())

@@ -11,7 +11,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as net from "node:net"
-import { LocalPlatform, NeuroTest } from "../src/index.js"
+import { JobRunner, LocalPlatform, NeuroTest } from "../src/index.js"
 
 const dec = new TextDecoder()
 const enc = new TextEncoder()
@@ -89,7 +89,11 @@ const revoke = (owner: string, user: string, uri: string) =>
 
 const platformLayer = Layer.provideMerge(
   Jobs.layer,
-  NeuroTest.layer({ users: ["alice", "bob"], jobs: { lifeSpanMinute: "1 second", killGracePeriod: "1 second" } })
+  // the process runner: the restart test keeps a file in the working directory across runs
+  NeuroTest.layer({
+    users: ["alice", "bob"],
+    jobs: { runner: JobRunner.makeProcess(), lifeSpanMinute: "1 second", killGracePeriod: "1 second" }
+  })
 )
 
 describe("jobs on LocalPlatform (process runner, real socket)", () => {

@@ -1,286 +1,29 @@
 /**
- * The bundled job runners: local child processes, and scripted simulated containers.
+ * The bundled job runners: local child processes (`jobs/processRunner.ts`), bubblewrap sandboxes
+ * (`jobs/sandboxRunner.ts`) and scripted simulated containers (here).
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
-import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
-import { type ChildProcess, spawn } from "node:child_process"
-import * as fs from "node:fs"
-import { constants as osConstants } from "node:os"
-import { dirname, join } from "node:path"
 import type * as JobRunner from "../JobRunner.js"
-import { JobRunnerError } from "./jobsRunnerModels.js"
+import { makePipe, signalNumber } from "./jobs/childProcess.js"
 import { shlexSplit } from "./jobsShell.js"
 
-const signalNumber = (signal: string | null): number => {
-  if (signal === null) return 0
-  const n = (osConstants.signals as Record<string, number | undefined>)[signal]
-  return n ?? 9
-}
+import { makeProcess } from "./jobs/processRunner.js"
+import { makeSandbox, probe as probeSandbox } from "./jobs/sandboxRunner.js"
+
+export { makeProcess, makeSandbox, probeSandbox }
+
+/** The sandbox runner where bubblewrap works, else the process runner. */
+/** @internal */
+export const makeDefault = (): JobRunner.JobRunner.Service =>
+  probeSandbox().tools !== undefined ? makeSandbox() : makeProcess()
 
 /** Kubernetes' terminated reason for an exit code. */
 /** @internal */
 export const reasonOf = (status: JobRunner.ExitStatus): string => status.reason ?? (status.exitCode === 0 ? "Completed" : "Error")
-
-// ---------------------------------------------------------------------------- output plumbing
-
-interface Pipe {
-  readonly queue: Queue.Queue<JobRunner.OutputChunk | null>
-  readonly push: (chunk: JobRunner.OutputChunk) => void
-  readonly end: () => void
-  readonly stream: Stream.Stream<JobRunner.OutputChunk>
-}
-
-const makePipe = (): Pipe => {
-  const queue = Effect.runSync(Queue.unbounded<JobRunner.OutputChunk | null>())
-  let ended = false
-  return {
-    queue,
-    push: (chunk) => {
-      if (!ended && chunk.data.length > 0) Queue.unsafeOffer(queue, chunk)
-    },
-    end: () => {
-      if (ended) return
-      ended = true
-      Queue.unsafeOffer(queue, null)
-    },
-    stream: Stream.fromQueue(queue).pipe(
-      Stream.takeWhile((c): c is JobRunner.OutputChunk => c !== null),
-      Stream.map((c) => c as JobRunner.OutputChunk)
-    )
-  }
-}
-
-const toBytes = (data: Buffer | string): Uint8Array =>
-  typeof data === "string" ? new TextEncoder().encode(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-
-// ---------------------------------------------------------------------------- the container's root folder
-
-const prepareRoot = (spec: JobRunner.JobSpec): string => {
-  fs.mkdirSync(spec.rootDir, { recursive: true })
-  const inRoot = (p: string) => join(spec.rootDir, ...p.split("/").filter((s) => s !== "" && s !== "." && s !== ".."))
-  for (const m of spec.mounts) {
-    const target = inRoot(m.containerPath)
-    fs.mkdirSync(m.hostPath, { recursive: true })
-    fs.mkdirSync(dirname(target), { recursive: true })
-    fs.rmSync(target, { recursive: true, force: true })
-    fs.symlinkSync(m.hostPath, target, "dir")
-  }
-  for (const s of spec.secretFiles) {
-    const target = inRoot(s.containerPath)
-    fs.mkdirSync(dirname(target), { recursive: true })
-    fs.rmSync(target, { force: true })
-    fs.writeFileSync(target, Redacted.value(s.value), { mode: 0o600 })
-  }
-  const cwd = spec.workingDir === undefined ? spec.rootDir : inRoot(spec.workingDir)
-  fs.mkdirSync(cwd, { recursive: true })
-  return cwd
-}
-
-// ---------------------------------------------------------------------------- telemetry from /proc
-
-interface GroupSample {
-  readonly ticks: number
-  readonly rss: number
-  readonly processes: number
-}
-
-const CLOCK_TICKS = 100
-
-/** CPU ticks and resident memory of every process of a process group (Linux `/proc`). */
-const sampleGroup = (pgid: number): GroupSample | undefined => {
-  let names: Array<string>
-  try {
-    names = fs.readdirSync("/proc")
-  } catch {
-    return undefined
-  }
-  let ticks = 0
-  let rss = 0
-  let processes = 0
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue
-    let stat: string
-    try {
-      stat = fs.readFileSync(`/proc/${name}/stat`, "utf8")
-    } catch {
-      continue
-    }
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    if (Number(rest[2]) !== pgid) continue
-    processes++
-    ticks += Number(rest[11]) + Number(rest[12])
-    try {
-      const status = fs.readFileSync(`/proc/${name}/status`, "utf8")
-      const m = /VmRSS:\s+(\d+)\s+kB/.exec(status)
-      if (m) rss += Number(m[1]) * 1024
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return processes === 0 ? undefined : { ticks, rss, processes }
-}
-
-// ---------------------------------------------------------------------------- process runner
-
-const killGroup = (pid: number | undefined, signal: JobRunner.Signal | NodeJS.Signals) => {
-  if (pid === undefined) return
-  try {
-    process.kill(-pid, signal)
-  } catch {
-    // already gone
-  }
-}
-
-const spawnExec = (
-  argv: ReadonlyArray<string>,
-  cwd: string,
-  env: Record<string, string>
-): Effect.Effect<JobRunner.ExecSession> =>
-  Effect.sync(() => {
-    const pipe = makePipe()
-    const exit = Effect.runSync(Deferred.make<number>())
-    let child: ChildProcess | undefined
-    const finish = (code: number) => {
-      pipe.end()
-      Deferred.unsafeDone(exit, Effect.succeed(code))
-    }
-    try {
-      child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ["pipe", "pipe", "pipe"] })
-    } catch (e) {
-      pipe.push({ fd: 2, data: toBytes(`exec failed: ${String(e)}\n`) })
-      finish(126)
-    }
-    if (child !== undefined) {
-      const c = child
-      c.stdout?.on("data", (d: Buffer) => pipe.push({ fd: 1, data: toBytes(d) }))
-      c.stderr?.on("data", (d: Buffer) => pipe.push({ fd: 2, data: toBytes(d) }))
-      c.stdin?.on("error", () => {})
-      c.on("error", (e: NodeJS.ErrnoException) => {
-        const notFound = e.code === "ENOENT"
-        pipe.push({
-          fd: 2,
-          data: toBytes(
-            notFound
-              ? `exec failed: unable to start container process: exec: "${argv[0]}": executable file not found in $PATH\n`
-              : `exec failed: ${e.message}\n`
-          )
-        })
-        finish(notFound ? 127 : 126)
-      })
-      c.on("close", (code, signal) => finish(code ?? 128 + signalNumber(signal)))
-    }
-    return {
-      output: pipe.stream,
-      writeStdin: (data) => Effect.sync(() => void child?.stdin?.write(data)),
-      exit: Deferred.await(exit),
-      kill: Effect.sync(() => killGroup(child?.pid, "SIGKILL"))
-    }
-  })
-
-/** @internal */
-export const makeProcess = (options: JobRunner.ProcessOptions = {}): JobRunner.JobRunner.Service => {
-  const shell = options.shell ?? "/bin/sh"
-  const inherit = options.inheritEnv ?? ["PATH", "LANG", "TZ"]
-  const enforceMemory = options.enforceMemoryLimit ?? true
-  return {
-    start: (spec) =>
-      Effect.gen(function*() {
-        const cwd = yield* Effect.try({
-          try: () => prepareRoot(spec),
-          catch: (cause) => new JobRunnerError({ description: `cannot prepare the container: ${String(cause)}`, cause })
-        })
-        const env: Record<string, string> = {}
-        for (const name of inherit) {
-          const v = process.env[name]
-          if (v !== undefined) env[name] = v
-        }
-        env["HOME"] = spec.rootDir
-        env["NEURO_JOB_ROOT"] = spec.rootDir
-        Object.assign(env, spec.env)
-        // as Kubernetes: entrypoint and command are split like a shell would, then run without a shell
-        const argv = [...(shlexSplit(spec.entrypoint ?? "") ?? []), ...(shlexSplit(spec.command ?? "") ?? [])]
-        const [file = shell, ...args] = argv.length === 0 ? [shell, "-c", ""] : argv
-        const child = yield* Effect.try({
-          try: () => spawn(file, args, { cwd, env, detached: true, stdio: ["pipe", "pipe", "pipe"] }),
-          catch: (cause) => new JobRunnerError({ description: `cannot start the container: ${String(cause)}`, cause })
-        })
-        let cannotRun: string | undefined
-        child.on("error", (e: NodeJS.ErrnoException) => {
-          cannotRun = e.code === "ENOENT"
-            ? `failed to create containerd task: exec: "${file}": executable file not found in $PATH: unknown`
-            : `failed to create containerd task: ${e.message}`
-        })
-        const pid = child.pid
-        if (pid === undefined) {
-          const message = yield* Effect.async<string>((resume) => {
-            if (cannotRun !== undefined) resume(Effect.succeed(cannotRun))
-            else child.once("error", () => resume(Effect.succeed(cannotRun ?? `cannot start ${file}`)))
-          })
-          return yield* Effect.fail(new JobRunnerError({ description: message }))
-        }
-        const pipe = makePipe()
-        const exit = yield* Deferred.make<JobRunner.ExitStatus>()
-        let oomKilled = false
-        let prev = { ticks: 0, at: Date.now() }
-        child.stdout?.on("data", (d: Buffer) => pipe.push({ fd: 1, data: toBytes(d) }))
-        child.stderr?.on("data", (d: Buffer) => pipe.push({ fd: 2, data: toBytes(d) }))
-        child.stdin?.on("error", () => {})
-        const memoryWatch = enforceMemory
-          ? setInterval(() => {
-            const s = sampleGroup(pid)
-            if (s !== undefined && s.rss > spec.memoryBytes) {
-              oomKilled = true
-              killGroup(pid, "SIGKILL")
-            }
-          }, 500)
-          : undefined
-        memoryWatch?.unref()
-        // the main process ending ends the container: what it left running dies with it
-        child.on("exit", () => killGroup(pid, "SIGKILL"))
-        child.on("close", (code, signal) => {
-          if (memoryWatch !== undefined) clearInterval(memoryWatch)
-          pipe.end()
-          const exitCode = code ?? 128 + signalNumber(signal)
-          Deferred.unsafeDone(
-            exit,
-            Effect.succeed(
-              cannotRun !== undefined
-                ? { exitCode: 128, reason: "ContainerCannotRun", message: cannotRun }
-                : oomKilled
-                ? { exitCode: 137, reason: "OOMKilled" }
-                : { exitCode }
-            )
-          )
-        })
-        const jobProcess: JobRunner.JobProcess = {
-          output: pipe.stream,
-          exit: Deferred.await(exit),
-          writeStdin: (data) => Effect.sync(() => void child.stdin?.write(data)),
-          signal: (signal) => Effect.sync(() => killGroup(pid, signal)),
-          telemetry: Effect.sync(() => {
-            const s = sampleGroup(pid)
-            if (s === undefined) return Option.none()
-            const now = Date.now()
-            const seconds = Math.max((now - prev.at) / 1000, 0.001)
-            const cpu = Math.max(0, (s.ticks - prev.ticks) / CLOCK_TICKS / seconds)
-            prev = { ticks: s.ticks, at: now }
-            return Option.some({ cpu: Math.round(cpu * 1000) / 1000, memoryBytes: s.rss })
-          }),
-          exec: (argv) =>
-            argv.length === 0
-              ? Effect.fail(new JobRunnerError({ description: "empty command" }))
-              : spawnExec(argv, cwd, { ...env }),
-          address: (port) => ({ host: "127.0.0.1", port })
-        }
-        return jobProcess
-      })
-  }
-}
 
 // ---------------------------------------------------------------------------- simulated runner
 
