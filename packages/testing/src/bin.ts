@@ -2,9 +2,10 @@
  * `neuro-local-platform`: serve a LocalPlatform on a loopback port until killed.
  *
  * ```
- * neuro-local-platform [--port N] [--data-dir DIR] [--user NAME]... [--test-hooks] [--cors-origin ORIGIN]...
+ * neuro-local-platform [--port N] [--data-dir DIR] [--user NAME]... [--test-hooks] [--cors-origin ORIGIN]... [--runner sandbox|process|simulated]
  * ```
- * Prints `url=<API URL>` and one `token.<NAME>=<token>` line per user, then serves.
+ * Prints `url=<API URL>`, `runner=<name>` and one `token.<NAME>=<token>` line per user, then serves.
+ * `--runner` chooses how jobs run (see `JobRunner`); default: `sandbox` where bubblewrap works, else `process`.
  * `--test-hooks` turns on the `/_local/*` test hooks (off by default; see `Options.testHooks`).
  * `--cors-origin` lets pages of that origin (or `*`) call it (CORS; off by default; see `Options.cors`).
  *
@@ -13,6 +14,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as JobRunner from "./JobRunner.js"
 import * as LocalPlatform from "./LocalPlatform.js"
 
 /**
@@ -29,6 +31,8 @@ export interface Args {
   readonly testHooks: boolean
   /** `--cors-origin`: origins whose pages may call the platform (none: no CORS). */
   readonly corsOrigins?: ReadonlyArray<string> | undefined
+  /** `--runner`: how jobs run (default: `sandbox` where bubblewrap works, else `process`). */
+  readonly runner?: "sandbox" | "process" | "simulated" | undefined
   /** `--help`: print the usage and exit. */
   readonly help: boolean
 }
@@ -39,7 +43,8 @@ export interface Args {
  * @since 1.0.0
  * @category parsing
  */
-export const usage = "usage: neuro-local-platform [--port N] [--data-dir DIR] [--user NAME]... [--test-hooks] [--cors-origin ORIGIN]..."
+export const usage =
+  "usage: neuro-local-platform [--port N] [--data-dir DIR] [--user NAME]... [--test-hooks] [--cors-origin ORIGIN]... [--runner sandbox|process|simulated]"
 
 /**
  * Parse the command line (`--name value` or `--name=value`).
@@ -53,6 +58,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): Args | string => {
   const users: Array<string> = []
   const corsOrigins: Array<string> = []
   let testHooks = false
+  let runner: Args["runner"]
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === "--help" || arg === "-h") return { port, dataDir, users, testHooks, help: true }
@@ -78,6 +84,12 @@ export const parseArgs = (argv: ReadonlyArray<string>): Args | string => {
         if (value !== "*" && !/^https?:\/\/[^/\s]+$/.test(value)) return `invalid origin ${value} (scheme://host[:port], or *)`
         corsOrigins.push(value)
         break
+      case "--runner":
+        if (value !== "sandbox" && value !== "process" && value !== "simulated") {
+          return `invalid runner ${value} (sandbox, process or simulated)`
+        }
+        runner = value
+        break
       case "--user":
         if (!/^[a-z][a-z0-9_-]*$/i.test(value)) return `invalid user name ${value}`
         users.push(value)
@@ -92,6 +104,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): Args | string => {
     users: users.length === 0 ? ["user"] : users,
     testHooks,
     ...(corsOrigins.length === 0 ? {} : { corsOrigins }),
+    ...(runner === undefined ? {} : { runner }),
     help: false
   }
 }
@@ -107,8 +120,27 @@ const main = Effect.gen(function*() {
     process.stdout.write(`${usage}\n`)
     return
   }
-  const platform = yield* LocalPlatform.serve({ port: args.port, dataDir: args.dataDir, users: args.users, testHooks: args.testHooks, cors: { origins: args.corsOrigins ?? [] } })
-  const lines = [`url=${platform.apiUrl.toString()}`]
+  const sandbox = JobRunner.sandboxAvailable()
+  if (args.runner === "sandbox" && !sandbox.available) {
+    process.stderr.write(`neuro-local-platform: --runner sandbox: ${sandbox.reason}\n`)
+    process.exitCode = 1
+    return
+  }
+  const runnerName = args.runner ?? (sandbox.available ? "sandbox" : "process")
+  const runner = runnerName === "sandbox"
+    ? JobRunner.makeSandbox()
+    : runnerName === "process"
+    ? JobRunner.makeProcess()
+    : JobRunner.makeSimulated()
+  const platform = yield* LocalPlatform.serve({
+    port: args.port,
+    dataDir: args.dataDir,
+    users: args.users,
+    testHooks: args.testHooks,
+    cors: { origins: args.corsOrigins ?? [] },
+    jobs: { runner }
+  })
+  const lines = [`url=${platform.apiUrl.toString()}`, `runner=${runnerName}`]
   for (const user of args.users) lines.push(`token.${user}=${Redacted.value(platform.token(user))}`)
   process.stdout.write(lines.join("\n") + "\n")
   return yield* Effect.never

@@ -9,6 +9,7 @@ import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import { join } from "node:path"
+import { parseArgs } from "../src/bin.js"
 import { JobRunner, NeuroTest } from "../src/index.js"
 
 const sandbox = JobRunner.sandboxAvailable()
@@ -86,7 +87,9 @@ describe.skipIf(!sandbox.available)("jobs in bubblewrap sandboxes (SDK over a re
         const ro = [new Volume.Volume({ storageUri: new URL("storage:shared"), containerPath: "/data", readOnly: true })]
         const wrote = yield* run(`sh -c 'echo kept > /data/file'`, { volumes: rw })
         assert.strictEqual(wrote.done.status, "succeeded", wrote.log)
-        const refused = yield* run(`sh -c 'cat /data/file; echo changed > /data/file'`, { volumes: ro })
+        const refused = yield* run(`sh -c 'cat /data/file; mount -o remount,rw,bind /data 2>/dev/null; echo changed > /data/file'`, {
+          volumes: ro
+        })
         assert.strictEqual(refused.done.status, "failed")
         assert.match(refused.log, /^kept\n.*Read-only file system/s)
         const after = yield* run("cat /data/file", { volumes: ro })
@@ -148,6 +151,13 @@ describe.skipIf(!sandbox.available)("jobs in bubblewrap sandboxes (SDK over a re
         assert.strictEqual(done.status, "failed")
         assert.strictEqual(done.history.reason, "ContainerCannotRun")
         assert.match(done.history.description, /executable file not found/)
+        // bubblewrap cannot make the working directory in a read-only volume
+        const ro = [new Volume.Volume({ storageUri: new URL("storage:ro-empty"), containerPath: "/data", readOnly: true })]
+        const refused = yield* run("pwd", { volumes: ro, workingDir: "/data/missing" })
+        assert.strictEqual(refused.done.status, "failed")
+        assert.strictEqual(refused.done.history.reason, "ContainerCannotRun")
+        assert.match(refused.done.history.description, /^failed to create containerd task: .*\/data\/missing.*Read-only file system/)
+        assert.strictEqual(refused.log, "", "the container never ran")
       }))
   })
 })
@@ -237,4 +247,18 @@ describe.skipIf(!sandbox.available)("the sandbox runner with an image's root fol
       const lines = out.split("\n")
       assert.includeMembers(lines, ["GREETING=from the image", "NEURO_JOB_ID=job-image-test", "HOME=/root", "PATH=/bin"])
     }))
+})
+
+describe("neuro-local-platform --runner", () => {
+  it("takes sandbox, process or simulated", () => {
+    const parsed = (argv: ReadonlyArray<string>) => {
+      const args = parseArgs(argv)
+      return typeof args === "string" ? args : args.runner
+    }
+    assert.strictEqual(parsed(["--runner", "process"]), "process")
+    assert.strictEqual(parsed(["--runner=sandbox"]), "sandbox")
+    assert.strictEqual(parsed(["--runner", "simulated"]), "simulated")
+    assert.isUndefined(parsed([]), "default: the sandbox where it works, else the process runner")
+    assert.strictEqual(parsed(["--runner", "docker"]), "invalid runner docker (sandbox, process or simulated)")
+  })
 })

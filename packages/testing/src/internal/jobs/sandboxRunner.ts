@@ -149,9 +149,35 @@ const exitStatus = (code: number, errors: string, oomKilled: boolean): JobRunner
   return cannotRun !== undefined ? { exitCode: 128, reason: "ContainerCannotRun", message: cannotRun } : { exitCode: code }
 }
 
+/**
+ * The capabilities a container runtime gives a container by default (Docker's and containerd's
+ * list): without `CAP_SYS_ADMIN` the job cannot remount its read-only mounts writable.
+ */
+const CONTAINER_CAPABILITIES = [
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "FOWNER",
+  "FSETID",
+  "KILL",
+  "SETGID",
+  "SETUID",
+  "SETPCAP",
+  "NET_BIND_SERVICE",
+  "NET_RAW",
+  "SYS_CHROOT",
+  "MKNOD",
+  "AUDIT_WRITE",
+  "SETFCAP"
+]
+
+/** As root, bubblewrap would leave the command every capability: it gets a container's. */
+const capabilityArgs = (): Array<string> =>
+  process.getuid?.() === 0 ? ["--cap-drop", "ALL", ...CONTAINER_CAPABILITIES.flatMap((c) => ["--cap-add", `CAP_${c}`])] : []
+
 /** bubblewrap's arguments of a job's sandbox. */
 const sandboxArgs = (spec: JobRunner.JobSpec, plan: SandboxPlan): Array<string> => [
   ...plan.args,
+  ...capabilityArgs(),
   "--unshare-pid",
   "--as-pid-1",
   "--unshare-uts",
