@@ -19,6 +19,7 @@ import * as fsp from "node:fs/promises"
 import { join } from "node:path"
 import type { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
+import { promisify } from "node:util"
 import { extract, type Headers } from "tar-stream"
 import { ImageError } from "./imageError.js"
 
@@ -113,14 +114,20 @@ const clearFor = async (p: string, keepDir: boolean): Promise<boolean> => {
   return false
 }
 
+const openFd = promisify(fs.open)
+const fchmod = promisify(fs.fchmod)
+
+/** A new file at `path` (never through a link: `O_EXCL | O_NOFOLLOW`) with the entry's bytes and mode. */
 const writeFile = async (path: string, mode: number, body: Readable) => {
-  const handle = await fsp.open(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600)
+  const fd = await openFd(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600)
   try {
-    await pipeline(body, handle.createWriteStream({ autoClose: false }))
-    await handle.chmod(mode & MODE_MASK)
-  } finally {
-    await handle.close()
+    await fchmod(fd, mode & MODE_MASK)
+  } catch (e) {
+    fs.closeSync(fd)
+    throw e
   }
+  // the stream closes the descriptor when it ends or fails
+  await pipeline(body, fs.createWriteStream(path, { fd }))
 }
 
 /** A layer's entries, one at a time. */
@@ -205,11 +212,18 @@ export const unpackLayer = (tarStream: Readable, state: UnpackState, layer: stri
   const writer = new LayerWriter(state, layer)
   const extractor = extract()
   extractor.on("entry", (header: Headers, body: Readable, next: (error?: unknown) => void) => {
+    // tar-stream's entry streams (readable-stream 3) have no `readableEnded`: watch for the end
+    let ended = false
+    let written = false
+    body.once("end", () => {
+      ended = true
+      if (written) next()
+    })
     writer.entry(header, body).then(
       () => {
-        body.resume() // whatever the entry did not read (folders, links, skipped kinds)
-        body.once("end", () => next())
-        if (body.readableEnded) next()
+        written = true
+        if (ended) next()
+        else body.resume() // whatever the entry did not read (folders, links, skipped kinds)
       },
       (e: unknown) => next(e)
     )
