@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -338,6 +339,51 @@ describe("images of LocalPlatform's registry as job root file systems", () => {
           running.description,
           "image ubuntu:22.04 is not in LocalPlatform's registry: running on this machine's file system"
         )
+      }))
+  })
+})
+
+const sandbox = JobRunner.sandboxAvailable()
+if (!sandbox.available) console.warn(`jobsImage.test.ts: the bubblewrap cases are skipped: ${sandbox.reason}`)
+
+/** Runs a job of `image:bb:v1` to its end in a sandbox; its final status and log. */
+const runBusybox = (options: Omit<Jobs.StartOptions, "image" | "presetName"> = {}) =>
+  Effect.gen(function*() {
+    const jobs = yield* Jobs.Jobs
+    const parser = yield* Parser.Parser
+    const job = yield* jobs.start({ image: yield* parser.remoteImage("image:bb:v1"), presetName: "cpu-small", ...options })
+    const done = yield* waitFinished(job.id)
+    const log = yield* jobs.monitor(job.id).pipe(Stream.decodeText(), Stream.mkString)
+    return { done, log }
+  })
+
+describe.skipIf(!sandbox.available)("jobs of a registry image in bubblewrap sandboxes (SDK over a real socket)", () => {
+  layer(NeuroTest.layer({ transport: "socket", users: ["alice"], jobs: { runner: JobRunner.makeSandbox() } }), {
+    excludeTestServices: true,
+    timeout: 120_000
+  })((it) => {
+    it.effect("the image's entrypoint, cmd, env and working dir on its own root file system", () =>
+      Effect.gen(function*() {
+        yield* push("alice/bb", "v1", busyboxLayers(), busyboxConfig)
+        const { done, log } = yield* runBusybox()
+        assert.strictEqual(done.status, "succeeded", log)
+        assert.strictEqual(log, "entry GREETING=hello MODE=image PWD=/app ARGS=default args\nno os-release\nfrom the image\n")
+      }))
+
+    it.effect("the job's command replaces the cmd, its env is laid over the image's, its working dir wins", () =>
+      Effect.gen(function*() {
+        const { done, log } = yield* runBusybox({ command: "one two", env: { MODE: "job" }, workingDir: "/data" })
+        assert.strictEqual(done.status, "succeeded", log)
+        assert.strictEqual(log, "entry GREETING=hello MODE=job PWD=/data ARGS=one two\nno os-release\nfrom the image\n")
+      }))
+
+    it.effect("the job's entrypoint replaces the image's and drops its cmd; the host's files are not there", () =>
+      Effect.gen(function*() {
+        const { done, log } = yield* runBusybox({
+          entrypoint: `sh -c 'ls /data /opq; ls /usr /etc/os-release 2>/dev/null || echo "no host files"; echo "$# $PATH"'`
+        })
+        assert.strictEqual(done.status, "succeeded", log)
+        assert.strictEqual(log, "/data:\nkeep.txt\n\n/opq:\nupper.txt\nno host files\n0 /bin\n")
       }))
   })
 })
