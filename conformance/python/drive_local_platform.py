@@ -420,11 +420,16 @@ async def _(ctx: Ctx) -> None:
     disk = ctx.shared["disk"]
     job = await start(
         ctx.alice,
-        'bash -c "echo on-disk > $NEURO_JOB_ROOT/mnt/disk/f && cat $NEURO_JOB_ROOT/mnt/disk/f"',
+        'bash -c "echo on-disk > /mnt/disk/f && cat /mnt/disk/f"',
         disk_volumes=[DiskVolume(disk.uri, "/mnt/disk", read_only=False)],
     )
     done = await wait_status(ctx.alice, job.id, FINISHED)
     eq(done.status, JobStatus.SUCCEEDED, f"job status ({done.history.description})")
+    # a second job finds the file on the disk, at the disk's path (the sandbox runner, the default)
+    again = await start(ctx.alice, "cat /mnt/disk/f", disk_volumes=[DiskVolume(disk.uri, "/mnt/disk", read_only=True)])
+    await wait_status(ctx.alice, again.id, FINISHED)
+    async with ctx.alice.jobs.monitor(again.id) as it:
+        eq(b"".join([c async for c in it]), b"on-disk\n", "second job's log")
     got = await disks.get(disk.id)
     expect(got.last_usage is not None, "last_usage is still None after a job used the disk")
     expect(got.used_bytes is not None and got.used_bytes > 0, f"used_bytes {got.used_bytes}")
@@ -657,17 +662,18 @@ async def _(ctx: Ctx) -> None:
     eq(envs.secret_env, {"S": URL("secret://default/alice/conf-key")}, "secret env")
     job = await start(
         c,
-        'bash -c "cat $NEURO_JOB_ROOT/data/in.txt; echo; cat $NEURO_JOB_ROOT/etc/key; echo; echo $S $PLAIN"',
+        'bash -c "cat /data/in.txt; echo; cat /etc/key; echo; echo $S $PLAIN; stat -c %a /etc/key; echo x > /data/new"',
         volumes=vols.volumes,
         secret_files=vols.secret_files,
         env=envs.env,
         secret_env=envs.secret_env,
     )
     done = await wait_status(c, job.id, FINISHED)
-    eq(done.status, JobStatus.SUCCEEDED, f"status ({done.history.description})")
+    eq(done.status, JobStatus.FAILED, f"status ({done.history.description})")
     async with c.jobs.monitor(job.id) as it:
         log = b"".join([x async for x in it])
-    eq(log, b"from-storage\ns3cr3t\ns3cr3t 1\n", "log")
+    # the sandbox runner (the default): the storage volume at /data is read-only, the secret file 0600
+    eq(log, b"from-storage\ns3cr3t\ns3cr3t 1\n600\nbash: line 1: /data/new: Read-only file system\n", "log")
     await raises(
         AuthorizationError,
         start(ctx.bob, "true", volumes=[c.parse.volume("storage://default/alice/conf/vol:/data:ro")]),
