@@ -9,7 +9,7 @@
  * runner), fail as the platform does when the image is missing from the registry, and say so when
  * their image is not in the registry at all.
  */
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { Jobs, Parser } from "@neuro-sdk/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -19,7 +19,7 @@ import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { imageRoot } from "../src/internal/jobs/imageRoot.js"
+import { imageRoot, parseImage } from "../src/internal/jobs/imageRoot.js"
 import { JobRunner, LocalPlatform, NeuroTest } from "../src/index.js"
 import { skopeo } from "./containerTools.js"
 import * as oci from "./ociImages.js"
@@ -124,6 +124,20 @@ const waitFinished = (id: string) =>
       Effect.flatMap((job) => (finished(job) ? Effect.succeed(job) : Effect.fail("running" as const))),
       Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 300, while: (e) => e === "running" })
     ))
+
+describe("which images are of LocalPlatform's registry", () => {
+  it("the registry host and a slash start them; the digest wins over the tag, which defaults to latest", () => {
+    const host = "127.0.0.1:8080"
+    const digest = `sha256:${"a".repeat(64)}`
+    assert.deepStrictEqual(parseImage(`${host}/alice/bb:v1`, host), { repo: "alice/bb", reference: "v1" })
+    assert.deepStrictEqual(parseImage(`${host}/org/proj/bb`, host), { repo: "org/proj/bb", reference: "latest" })
+    assert.deepStrictEqual(parseImage(`${host}/alice/bb@${digest}`, host), { repo: "alice/bb", reference: digest })
+    assert.deepStrictEqual(parseImage(`${host}/alice/bb:v1@${digest}`, host), { repo: "alice/bb", reference: digest })
+    for (const other of ["ubuntu:22.04", "127.0.0.1:80/alice/bb", "127.0.0.1:8080", "127.0.0.1:80801/alice/bb", "docker.io/alice/bb"]) {
+      assert.isUndefined(parseImage(other, host), other)
+    }
+  })
+})
 
 describe("images of LocalPlatform's registry as job root file systems", () => {
   layer(
@@ -324,6 +338,22 @@ describe("images of LocalPlatform's registry as job root file systems", () => {
           const pull = done.history.transitions.find((t) => t.reason === "ErrImagePull")
           assert.strictEqual(pull?.status, "pending")
         }
+        assert.strictEqual(recorded.length, before)
+        // a reference that is not one (upper case): the kubelet's InvalidImageName, then collected
+        const p = yield* LocalPlatform.LocalPlatformTag
+        const bad = `${r.host}/alice/BB:v1`
+        const res = yield* promise(() =>
+          fetch(`${p.apiUrl.href}/jobs?from_preset`, {
+            method: "POST",
+            headers: { Authorization: `Bearer ${Redacted.value(p.token("alice"))}`, "Content-Type": "application/json" },
+            body: JSON.stringify({ image: bad, preset_name: "cpu-small", cluster_name: "default", pass_config: false, command: "true" })
+          }).then((x) => x.json() as Promise<{ readonly id: string }>)
+        )
+        const done = yield* waitFinished(res.id)
+        assert.strictEqual(done.status, "failed")
+        assert.strictEqual(done.history.reason, "Collected")
+        assert.strictEqual(done.history.description, `Invalid image name '${bad}'`)
+        assert.strictEqual(done.history.transitions.find((t) => t.status === "pending" && t.reason === "InvalidImageName")?.status, "pending")
         assert.strictEqual(recorded.length, before)
       }))
 
