@@ -171,7 +171,7 @@ describe("images of LocalPlatform's registry as job root file systems", () => {
         assert.strictEqual(mode(fsRoot, "bin/busybox"), 0o755)
         assert.strictEqual(mode(fsRoot, "data/keep.txt"), 0o600)
         assert.strictEqual(mode(fsRoot, "bin/suid"), 0o755)
-        assert.strictEqual(mode(fsRoot, "locked"), 0o555)
+        assert.strictEqual(mode(fsRoot, "locked"), 0o755) // the owner's rwx kept: the cache can be removed
         assert.strictEqual(read(fsRoot, "locked/inside.txt"), "inside\n")
         for (const m of ["proc", "dev", "sys", "tmp"]) assert.isTrue(fs.lstatSync(join(fsRoot, m)).isDirectory(), m)
         assert.strictEqual(fs.readFileSync(join(fsRoot, "bin/busybox")).length, fs.statSync("/bin/busybox").size)

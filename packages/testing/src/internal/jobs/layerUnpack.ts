@@ -3,8 +3,9 @@
  * layers: entries replace what lower layers left at their path, OCI whiteouts delete (`.wh.<name>`)
  * or hide a folder's lower contents (`.wh..wh..opq`), hard links and symbolic links are made as
  * recorded, modes are kept (set-user-id and set-group-id bits dropped: the folder lives on this
- * machine), owners are not (the files belong to the user running LocalPlatform), devices and
- * FIFOs are skipped.
+ * machine; folders keep their owner's `rwx`, so that the user running LocalPlatform can remove
+ * the folder, which jobs get read-only anyway), owners are not (the files belong to that user),
+ * devices and FIFOs are skipped.
  *
  * Layer entries are untrusted. A name (or hard link target) that is absolute or has a `..`
  * component refuses the layer. The folders of a path are resolved inside the root, as a chroot
@@ -150,7 +151,7 @@ class LayerWriter {
     switch (header.type) {
       case "directory": {
         if (!(await clearFor(path, true))) await fsp.mkdir(path, { mode: 0o700 })
-        this.state.dirModes.set(rel, mode & MODE_MASK)
+        this.state.dirModes.set(rel, (mode & MODE_MASK) | 0o700)
         break
       }
       case "file":
