@@ -8,7 +8,6 @@
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import { delimiter, join } from "node:path"
@@ -122,21 +121,27 @@ const started = (child: ChildProcess, errors: () => string): Effect.Effect<Start
 
 /**
  * Waits until the sandbox's first process has left bubblewrap for the job's command (its
- * executable is no longer bubblewrap's), or has ended: then the sandbox is set up, and `exec`
- * finds its file system.
+ * executable is no longer bubblewrap's): then the sandbox is set up, and `exec` finds its file
+ * system. `false` when it ended without being seen in the command.
  */
-const commandStarted = (pid: number, bwrap: fs.Stats) =>
-  Effect.sync(() => {
+const commandStarted = (pid: number, bwrap: fs.Stats): Effect.Effect<boolean> => {
+  const look = (): boolean | undefined => {
     try {
       const exe = fs.statSync(`/proc/${pid}/exe`)
-      return exe.ino !== bwrap.ino || exe.dev !== bwrap.dev
+      return exe.ino !== bwrap.ino || exe.dev !== bwrap.dev ? true : undefined
     } catch {
-      return true
+      return false
     }
-  }).pipe(
-    Effect.repeat({ schedule: Schedule.spaced("5 millis"), until: (done) => done, times: 2000 }),
-    Effect.asVoid
-  )
+  }
+  return Effect.gen(function*() {
+    for (let i = 0; i < 2000; i++) {
+      const seen = look()
+      if (seen !== undefined) return seen
+      yield* Effect.sleep("5 millis")
+    }
+    return true
+  })
+}
 
 /** bubblewrap's own failures (a mount, the command's exec) end it with 1 before the command runs. */
 const setupFailure = (code: number, errors: string): string | undefined =>
@@ -243,10 +248,10 @@ export const makeSandbox = (options: JobRunner.SandboxOptions = {}): JobRunner.J
       const sandbox = yield* started(child, () => errors).pipe(
         Effect.tapError(() => Effect.sync(() => killGroup(child.pid, "SIGKILL")))
       )
-      yield* commandStarted(sandbox.pid, tools.bwrapStat)
-      const early = yield* Deferred.poll(closed)
-      if (early._tag === "Some") {
-        const cannotRun = setupFailure(yield* early.value, errors)
+      if (!(yield* commandStarted(sandbox.pid, tools.bwrapStat))) {
+        // ended at once: a failed set-up, or a command quicker than the look
+        const code = yield* Deferred.await(closed).pipe(Effect.timeout("5 seconds"), Effect.option)
+        const cannotRun = code._tag === "Some" ? setupFailure(code.value, errors) : undefined
         if (cannotRun !== undefined) return yield* Effect.fail(new JobRunnerError({ description: cannotRun }))
       }
       const signal = (sig: JobRunner.Signal) => {
