@@ -111,9 +111,10 @@ export interface JobSpec {
   /** Memory limit of the container (from the preset or resources). */
   readonly memoryBytes: number
   /**
-   * A private folder for this job on this machine, standing for the container's file system
-   * root: the process runner links every mount at `rootDir + containerPath` and writes secret
-   * files there, and runs the command in `rootDir + workingDir` (or `rootDir`).
+   * A private folder for this job on this machine. The process runner uses it as the
+   * container's file system root: it links every mount at `rootDir + containerPath`, writes
+   * secret files there, and runs the command in `rootDir + workingDir` (or `rootDir`). The
+   * sandbox runner keeps there the secret files it binds into the sandbox.
    */
   readonly rootDir: string
   /** 0 for the first run, then 1, 2, ... when the restart policy restarts the container. */
