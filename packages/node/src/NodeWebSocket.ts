@@ -1,6 +1,7 @@
 /**
- * Node implementation of `WebSocketDialer`, on the `ws` package (Node 20 has no global
- * WebSocket, and the platform needs an `Authorization` header on the handshake).
+ * Node implementation of `WebSocketDialer`: a lean RFC 6455 client on one `node:net`/`node:tls`
+ * connection (Node 20 has no global WebSocket, and the platform needs an `Authorization` header
+ * on the handshake).
  *
  * @since 1.0.0
  */
@@ -10,37 +11,15 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
-import type { IncomingMessage } from "node:http"
-import type WS from "ws"
 import { once } from "./internal/lazy.js"
+import * as WsClient from "./internal/wsClient.js"
 
-/** `ws`, imported on the first dial. */
-const loadWs = once(() => import("ws").then((m) => m.default))
-
-type Incoming = { readonly _tag: "Message"; readonly data: Uint8Array | string } | { readonly _tag: "End" } | {
-  readonly _tag: "Error"
-  readonly error: WebSocketError
-}
-
-const toBytes = (data: WS.RawData): Uint8Array => {
-  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data))
-  if (data instanceof ArrayBuffer) return new Uint8Array(data)
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-}
-
-const readBody = (res: IncomingMessage): Promise<string> =>
-  new Promise((resolve) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    res.on("data", (c: Buffer) => {
-      if (size < 65536) chunks.push(c)
-      size += c.length
-    })
-    res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
-    res.on("error", () => resolve(Buffer.concat(chunks).toString("utf8")))
-  })
+/** The Node modules the client uses, imported on the first dial. */
+const loadModules = once(async (): Promise<WsClient.Modules> => {
+  const [net, tls, crypto] = await Promise.all([import("node:net"), import("node:tls"), import("node:crypto")])
+  return { net, tls, crypto }
+})
 
 /**
  * Seconds between pings on an open websocket (neuro-sdk's `heartbeat=30`).
@@ -50,155 +29,191 @@ const readBody = (res: IncomingMessage): Promise<string> =>
  */
 export const DEFAULT_HEARTBEAT_SECONDS = 30
 
-/** Received messages held for the consumer before the socket stops reading (`ws.pause()`). */
-const HIGH_WATER_MARK = 64
-/** The socket reads again once the consumer has taken the queue down to this many. */
-const LOW_WATER_MARK = 16
-/** Most messages taken from the queue at once. */
-const MAX_BATCH = 256
+/** Received bytes held for the consumer before the socket stops reading. */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024
+/** Received messages held for the consumer before the socket stops reading. */
+const HIGH_WATER_MESSAGES = 1024
+/** Largest message accepted (as `ws`'s default). */
+const MAX_PAYLOAD = 100 * 1024 * 1024
+const HANDSHAKE_MILLIS = 60_000
+const CLOSE_MILLIS = 2_000
 
-/** {@link dial} with the loaded `ws` constructor. */
+type Message = Uint8Array | string
+
+/**
+ * Messages received and not yet taken, and how the connection ended. The consumer takes all that
+ * waits at once, as one chunk: one Effect step per batch, not per message.
+ */
+class Inbox {
+  pending: Array<Message> = []
+  bytes = 0
+  /** The end (`none`) or the failure, once known; what is pending is delivered first. */
+  ended: Option.Option<WebSocketError> | undefined
+  wake: (() => void) | undefined
+  connection: WsClient.Connection | undefined
+
+  readonly events: WsClient.Events = {
+    onMessage: (data) => {
+      this.pending.push(data)
+      this.bytes += data.length
+      if ((this.bytes >= HIGH_WATER_BYTES || this.pending.length >= HIGH_WATER_MESSAGES) && this.connection !== undefined) {
+        this.connection.pause()
+      }
+      this.wake?.()
+    },
+    onPong: () => this.onPong(),
+    onError: (error) => this.end(Option.some(new WebSocketError({ description: error.message, cause: error }))),
+    onClose: () => {
+      this.end(Option.none())
+      this.whenClosed?.()
+    }
+  }
+
+  /** Called once the connection is closed (set by the release, which waits for it). */
+  whenClosed: (() => void) | undefined
+
+  onPong: () => void = () => {}
+
+  end(how: Option.Option<WebSocketError>): void {
+    if (this.ended !== undefined) return
+    this.ended = how
+    this.wake?.()
+  }
+
+  readonly take: Effect.Effect<Chunk.Chunk<Message>, Option.Option<WebSocketError>> = Effect.suspend(() => {
+    if (this.pending.length > 0) {
+      const out = this.pending
+      this.pending = []
+      this.bytes = 0
+      if (this.connection?.isPaused === true) this.connection.resume()
+      return Effect.succeed(Chunk.unsafeFromArray(out))
+    }
+    if (this.ended !== undefined) return Effect.fail(this.ended)
+    return Effect.async<Chunk.Chunk<Message>, Option.Option<WebSocketError>>((resume) => {
+      this.wake = () => {
+        this.wake = undefined
+        resume(this.take)
+      }
+      return Effect.sync(() => {
+        this.wake = undefined
+      })
+    })
+  })
+}
+
+/** Pings every `heartbeat` ms; no pong within half of it fails the connection. */
+const startHeartbeat = (connection: WsClient.Connection, inbox: Inbox, heartbeat: number): () => void => {
+  if (heartbeat <= 0) return () => {}
+  let pongTimer: ReturnType<typeof setTimeout> | undefined
+  inbox.onPong = () => clearTimeout(pongTimer)
+  const pingTimer = setInterval(() => {
+    if (!connection.isOpen) return
+    connection.ping()
+    clearTimeout(pongTimer)
+    pongTimer = setTimeout(() => {
+      inbox.end(Option.some(new WebSocketError({ description: `no pong within ${heartbeat / 2000} seconds` })))
+      connection.terminate()
+    }, heartbeat / 2)
+  }, heartbeat)
+  pingTimer.unref()
+  return () => {
+    clearInterval(pingTimer)
+    clearTimeout(pongTimer)
+  }
+}
+
+/** The handshake, as an Effect (interrupting it drops the connection). */
+const open = (
+  modules: WsClient.Modules,
+  url: string,
+  options: Parameters<WebSocketDialer.Service["dial"]>[1],
+  inbox: Inbox
+): Effect.Effect<WsClient.Connection, WebSocketHandshakeError | WebSocketError> =>
+  Effect.async((resume) => {
+    const abandon = WsClient.connect(
+      modules,
+      new URL(url),
+      {
+        headers: options.headers,
+        protocols: options.protocols ?? [],
+        handshakeMillis: HANDSHAKE_MILLIS,
+        maxPayload: MAX_PAYLOAD
+      },
+      inbox.events,
+      (result) => {
+        switch (result._tag) {
+          case "Open":
+            return resume(Effect.succeed(result.connection))
+          case "Refused": {
+            const xError = result.headers["x-error"]
+            return resume(Effect.fail(
+              new WebSocketHandshakeError({ status: result.status, ...(xError === undefined ? {} : { xError }), body: result.body })
+            ))
+          }
+          case "Failed":
+            return resume(Effect.fail(new WebSocketError({ description: result.error.message, cause: result.error })))
+        }
+      }
+    )
+    return Effect.sync(abandon)
+  })
+
+/** The closing handshake, or a hard close after {@link CLOSE_MILLIS}. */
+const close = (connection: WsClient.Connection, inbox: Inbox, stopHeartbeat: () => void): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    stopHeartbeat()
+    if (connection.isFinished) return resume(Effect.void)
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      resume(Effect.void)
+    }
+    const timer = setTimeout(() => {
+      connection.terminate()
+      finish()
+    }, CLOSE_MILLIS)
+    inbox.whenClosed = finish
+    connection.close(1000)
+  })
+
+/** {@link dial} with the loaded modules. */
 const dialWith = (
-  Ws: typeof WS,
+  modules: WsClient.Modules,
   url: Parameters<WebSocketDialer.Service["dial"]>[0],
   options: Parameters<WebSocketDialer.Service["dial"]>[1]
 ): ReturnType<WebSocketDialer.Service["dial"]> =>
   Effect.gen(function*() {
-    const queue = yield* Queue.unbounded<Incoming>()
-    /** Messages queued and not yet taken by the consumer. */
-    const flow = { pending: 0 }
-    const socket = yield* Effect.acquireRelease(
-      Effect.async<WS, WebSocketHandshakeError | WebSocketError>((resume) => {
-        const wsUrl = url.replace(/^http/, "ws")
-        const ws = new Ws(wsUrl, options.protocols === undefined ? [] : [...options.protocols], {
-          headers: { ...options.headers },
-          perMessageDeflate: false,
-          handshakeTimeout: 60_000
-        })
-        let opened = false
-        ws.on("unexpected-response", (_req, res) => {
-          const xError = res.headers["x-error"]
-          void readBody(res).then((body) => {
-            resume(
-              Effect.fail(
-                new WebSocketHandshakeError({
-                  status: res.statusCode ?? 0,
-                  ...(typeof xError === "string" ? { xError } : {}),
-                  body
-                })
-              )
-            )
-            ws.terminate()
-          })
-        })
-        const heartbeat = (options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS) * 1000
-        let pingTimer: ReturnType<typeof setInterval> | undefined
-        let pongTimer: ReturnType<typeof setTimeout> | undefined
-        const stopHeartbeat = () => {
-          clearInterval(pingTimer)
-          clearTimeout(pongTimer)
-        }
-        ws.on("pong", () => clearTimeout(pongTimer))
-        ws.on("open", () => {
-          opened = true
-          if (heartbeat > 0) {
-            pingTimer = setInterval(() => {
-              if (ws.readyState !== Ws.OPEN) return
-              ws.ping()
-              clearTimeout(pongTimer)
-              pongTimer = setTimeout(() => {
-                Queue.unsafeOffer(queue, {
-                  _tag: "Error",
-                  error: new WebSocketError({ description: `no pong within ${heartbeat / 2000} seconds` })
-                })
-                ws.terminate()
-              }, heartbeat / 2)
-            }, heartbeat)
-            pingTimer.unref()
-          }
-          resume(Effect.succeed(ws))
-        })
-        ws.on("message", (data, isBinary) => {
-          const bytes = toBytes(data)
-          Queue.unsafeOffer(queue, { _tag: "Message", data: isBinary ? bytes : Buffer.from(bytes).toString("utf8") })
-          if (++flow.pending >= HIGH_WATER_MARK && !ws.isPaused) ws.pause()
-        })
-        ws.on("error", (error) => {
-          const e = new WebSocketError({ description: error.message, cause: error })
-          if (!opened) resume(Effect.fail(e))
-          else Queue.unsafeOffer(queue, { _tag: "Error", error: e })
-        })
-        ws.on("close", () => {
-          stopHeartbeat()
-          Queue.unsafeOffer(queue, { _tag: "End" })
-        })
-        return Effect.sync(() => {
-          stopHeartbeat()
-          ws.terminate()
-        })
-      }),
-      (ws) =>
-        Effect.async<void>((resume) => {
-          if (ws.readyState === Ws.CLOSED) return resume(Effect.void)
-          const timer = setTimeout(() => {
-            ws.terminate()
-            resume(Effect.void)
-          }, 2_000)
-          ws.once("close", () => {
-            clearTimeout(timer)
-            resume(Effect.void)
-          })
-          if (ws.readyState === Ws.OPEN) ws.close(1000)
-        })
-    )
-    // every message waiting in the queue is taken at once, and handed on as one chunk: one Effect
-    // step per batch of messages, not several per message
-    let ended: Option.Option<WebSocketError> | undefined
-    const messages: Stream.Stream<Uint8Array | string, WebSocketError> = Stream.repeatEffectChunkOption(
-      Effect.suspend(() =>
-        ended !== undefined ? Effect.fail(ended) : Effect.map(Queue.takeBetween(queue, 1, MAX_BATCH), (batch) => {
-          const out: Array<Uint8Array | string> = []
-          for (const m of batch) {
-            if (m._tag !== "Message") {
-              // after the end or an error, nothing else is read
-              ended = m._tag === "End" ? Option.none() : Option.some(m.error)
-              break
-            }
-            out.push(m.data)
-          }
-          flow.pending -= out.length
-          if (flow.pending <= LOW_WATER_MARK && socket.isPaused) socket.resume()
-          return Chunk.unsafeFromArray(out)
-        })
-      )
-    )
+    const inbox = new Inbox()
+    let stopHeartbeat: () => void = () => {}
+    const socket = yield* Effect.acquireRelease(open(modules, url, options, inbox), (c) => close(c, inbox, stopHeartbeat))
+    inbox.connection = socket
+    stopHeartbeat = startHeartbeat(socket, inbox, (options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS) * 1000)
     const connection: WebSocketConnection = {
       protocol: socket.protocol,
-      messages,
+      messages: Stream.repeatEffectChunkOption(inbox.take),
       send: (data) =>
         Effect.async<void, WebSocketError>((resume) => {
-          socket.send(data, { binary: typeof data !== "string" }, (error) => {
+          socket.send(data, (error) => {
             resume(error ? Effect.fail(new WebSocketError({ description: error.message, cause: error })) : Effect.void)
           })
         }),
-      close: (code, reason) =>
-        Effect.sync(() => {
-          if (socket.readyState === Ws.OPEN || socket.readyState === Ws.CONNECTING) socket.close(code ?? 1000, reason)
-        })
+      close: (code, reason) => Effect.sync(() => socket.close(code ?? 1000, reason))
     }
     return connection
   })
 
 /**
- * Open a websocket with `ws`. Received messages wait in a queue for the `messages` stream; when
- * the consumer falls behind by {@link HIGH_WATER_MARK} messages the socket is paused, so the
- * peer is held back by TCP flow control instead of memory growing.
+ * Open a websocket. Received messages wait for the `messages` stream; when the consumer falls
+ * behind by {@link HIGH_WATER_BYTES} bytes (or {@link HIGH_WATER_MESSAGES} messages) the socket
+ * stops reading, so the peer is held back by TCP flow control instead of memory growing.
  *
  * @since 1.0.0
  * @category constructors
  */
 export const dial: WebSocketDialer.Service["dial"] = (url, options) =>
-  Effect.flatMap(Effect.promise(loadWs), (Ws) => dialWith(Ws, url, options))
+  Effect.flatMap(Effect.promise(loadModules), (modules) => dialWith(modules, url, options))
 
 /**
  * @since 1.0.0

@@ -1,7 +1,7 @@
 /**
  * Importing `@neuro-sdk/node` loads only what every program needs: SQLite, the Docker stream
- * adapter, `ws`, the socket server and the HTTP client module (with undici) are imported by the
- * layer that first uses them, and not before; building the layers does not load them either.
+ * adapter, the socket server (with `ws`) and the HTTP client module (with undici) are imported by
+ * the layer that first uses them, and not before; building the layers does not load them either.
  *
  * The check runs in a fresh Node process with native ES modules (through `tsx`, as
  * moduleGraph.test.ts in core does): vitest's own module runner has loaded all of them already.
@@ -48,7 +48,8 @@ describe("@neuro-sdk/node loads heavy modules on first use", () => {
       { step: "layer built", loaded: only() },
       { step: "config store used", loaded: only("sqlite") },
       { step: "docker called", loaded: only("sqlite", "docker") },
-      { step: "websocket dialed", loaded: only("sqlite", "docker", "ws") },
+      // the websocket client is our own (internal/wsClient.ts): dialing loads no `ws`
+      { step: "websocket dialed", loaded: only("sqlite", "docker") },
       // @effect/platform-node's socket server loads ws itself
       { step: "port forward listened", loaded: only("sqlite", "docker", "ws", "socketServer") },
       { step: "http request sent", loaded: only("sqlite", "docker", "ws", "socketServer", "httpClient") }

@@ -74,10 +74,32 @@ const CONNECT_MILLIS = 60_000
 type Framing = { readonly kind: "length"; left: number } | { readonly kind: "chunked" } | { readonly kind: "close" } | { readonly kind: "none" }
 
 /**
+ * The status line and headers of an answer (`head`: up to, without, the empty line); header names
+ * in lower case, repeated ones joined (`Set-Cookie` by new lines, others by commas).
+ */
+/** @internal */
+export const parseHead = (head: string): { readonly minor: string; readonly status: number; readonly headers: Record<string, string> } => {
+  const lines = head.split("\r\n")
+  const m = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0] ?? "")
+  if (m === null) throw new Error("not an HTTP/1.x answer")
+  const headers: Record<string, string> = {}
+  for (let i = 1; i < lines.length; i++) {
+    const l = lines[i]!
+    const colon = l.indexOf(":")
+    if (colon <= 0) continue
+    const name = l.slice(0, colon).trim().toLowerCase()
+    const value = l.slice(colon + 1).trim()
+    headers[name] = name in headers ? (name === "set-cookie" ? `${headers[name]}\n${value}` : `${headers[name]}, ${value}`) : value
+  }
+  return { minor: m[1]!, status: Number(m[2]), headers }
+}
+
+/**
  * Parses one answer from the bytes of a connection. `feed` returns the bytes that came after the
  * answer's end (there should be none), or `undefined` while the answer goes on.
  */
-class AnswerParser {
+/** @internal */
+export class AnswerParser {
   private head: Array<Buffer> = []
   private headBytes = 0
   private framing: Framing | undefined
@@ -128,23 +150,11 @@ class AnswerParser {
     this.head = []
     this.headBytes = 0
     const rest = all.subarray(end + 4)
-    const lines = all.toString("latin1", 0, end).split("\r\n")
-    const m = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0] ?? "")
-    if (m === null) throw new Error("not an HTTP/1.x answer")
-    const status = Number(m[2])
-    const headers: Record<string, string> = {}
-    for (let i = 1; i < lines.length; i++) {
-      const l = lines[i]!
-      const colon = l.indexOf(":")
-      if (colon <= 0) continue
-      const name = l.slice(0, colon).trim().toLowerCase()
-      const value = l.slice(colon + 1).trim()
-      headers[name] = name in headers ? (name === "set-cookie" ? `${headers[name]}\n${value}` : `${headers[name]}, ${value}`) : value
-    }
+    const { headers, minor, status } = parseHead(all.toString("latin1", 0, end))
     // an interim answer (100 Continue, 103 Early Hints): the real one follows
     if (status >= 100 && status < 200 && status !== 101) return rest
     const connection = (headers["connection"] ?? "").toLowerCase()
-    this.keepAlive = m[1] === "1" ? !connection.includes("close") : connection.includes("keep-alive")
+    this.keepAlive = minor === "1" ? !connection.includes("close") : connection.includes("keep-alive")
     const te = (headers["transfer-encoding"] ?? "").toLowerCase()
     const length = headers["content-length"]
     if (this.method === "HEAD" || status === 204 || status === 304 || status === 101) this.framing = { kind: "none" }
@@ -223,7 +233,8 @@ class AnswerParser {
 const ignore = () => {}
 
 /** Close a connection for good (errors it may still report are of no interest). */
-const kill = (s: Net.Socket) => {
+/** @internal */
+export const kill = (s: Net.Socket) => {
   s.on("error", ignore)
   s.destroy()
 }
@@ -254,6 +265,51 @@ const readInto = (readers: WeakMap<Net.Socket, (chunk: Buffer) => void>, socket:
   }
 })
 
+/**
+ * Open a TCP (or TLS, ALPN http/1.1, SNI) connection to `origin` whose bytes go to `onread`;
+ * `ready` once it is up or could not be made (the socket is then destroyed).
+ */
+/** @internal */
+export const openConnection = (
+  modules: Modules,
+  origin: Origin,
+  onread: Net.OnReadOpts,
+  ready: (error: Error | undefined, socket: Net.Socket) => void
+): Net.Socket => {
+  // Node reads a TLS connection into `onread` too (not in its types)
+  const tlsOptions: Tls.ConnectionOptions & { readonly onread: Net.OnReadOpts } = {
+    host: origin.host,
+    port: origin.port,
+    ALPNProtocols: ["http/1.1"],
+    ...(modules.net.isIP(origin.host) === 0 ? { servername: origin.host } : {}),
+    onread
+  }
+  const s = origin.secure ? modules.tls.connect(tlsOptions) : modules.net.connect({ host: origin.host, port: origin.port, onread })
+  s.setNoDelay(true)
+  s.setTimeout(CONNECT_MILLIS)
+  const connected = origin.secure ? "secureConnect" : "connect"
+  const cleanup = () => {
+    s.off("error", fail)
+    s.off("timeout", timeout)
+    s.off(connected, ok)
+  }
+  const fail = (e: Error) => {
+    cleanup()
+    kill(s)
+    ready(e, s)
+  }
+  const timeout = () => fail(new Error(`no connection to ${origin.authority} within ${CONNECT_MILLIS / 1000} s`))
+  const ok = () => {
+    cleanup()
+    s.setTimeout(0)
+    ready(undefined, s)
+  }
+  s.once("error", fail)
+  s.once("timeout", timeout)
+  s.once(connected, ok)
+  return s
+}
+
 /** The connections of a pool, by origin; each reads into its own static buffer. */
 class Connections {
   private readonly idle = new Map<string, Array<Idle>>()
@@ -265,46 +321,11 @@ class Connections {
 
   /** A new connection; `ready` once it is up (TLS included) or could not be made. */
   connect(origin: Origin, ready: (error: Error | undefined, socket: Net.Socket) => void): void {
-    let socket: Net.Socket | undefined
-    const onread = readInto(this.readers, () => socket!)
-    socket = origin.secure
-      ? this.modules.tls.connect(this.tlsOptions(origin, onread))
-      : this.modules.net.connect({ host: origin.host, port: origin.port, onread })
+    let socket: Net.Socket | undefined = undefined
+    socket = openConnection(this.modules, origin, readInto(this.readers, () => socket!), ready)
     const s = socket
     this.all.add(s)
     s.once("close", () => this.all.delete(s))
-    s.setNoDelay(true)
-    s.setTimeout(CONNECT_MILLIS)
-    const connected = origin.secure ? "secureConnect" : "connect"
-    const cleanup = () => {
-      s.off("error", fail)
-      s.off("timeout", timeout)
-      s.off(connected, ok)
-    }
-    const fail = (e: Error) => {
-      cleanup()
-      kill(s)
-      ready(e, s)
-    }
-    const timeout = () => fail(new Error(`no connection to ${origin.authority} within ${CONNECT_MILLIS / 1000} s`))
-    const ok = () => {
-      cleanup()
-      s.setTimeout(0)
-      ready(undefined, s)
-    }
-    s.once("error", fail)
-    s.once("timeout", timeout)
-    s.once(connected, ok)
-  }
-
-  private tlsOptions(origin: Origin, onread: Net.OnReadOpts): Tls.ConnectionOptions & { readonly onread: Net.OnReadOpts } {
-    return {
-      host: origin.host,
-      port: origin.port,
-      ALPNProtocols: ["http/1.1"],
-      ...(this.modules.net.isIP(origin.host) === 0 ? { servername: origin.host } : {}),
-      onread
-    }
   }
 
   /** A connection whose exchange completed, kept for the next request to its origin. */
