@@ -8,10 +8,16 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
 import * as Http from "node:http"
+import * as Https from "node:https"
 import * as Net from "node:net"
 import type { AddressInfo } from "node:net"
+import * as Path from "node:path"
+import * as Tls from "node:tls"
+import { fileURLToPath } from "node:url"
 import { type WebSocket, WebSocketServer } from "ws"
+import * as WsClient from "../src/internal/wsClient.js"
 import * as NodeWebSocket from "../src/NodeWebSocket.js"
 
 /** A `ws` server on loopback; `onConnection` gets each client socket and its request. */
@@ -276,5 +282,65 @@ describe("websocket protocol errors of the server", () => {
       const got = yield* collect(ws.messages)
       assert.strictEqual(got.length, 3)
       payloads.forEach((p, i) => assert.isTrue(Buffer.from(got[i] as Uint8Array).equals(p)))
+    }))
+})
+
+describe("websocket over TLS (wss)", () => {
+  const fixtures = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "fixtures", "tls")
+  const cert = Fs.readFileSync(Path.join(fixtures, "localhost.crt"))
+  const key = Fs.readFileSync(Path.join(fixtures, "localhost.key"))
+  const tlsServer = Effect.acquireRelease(
+    Effect.async<{ readonly server: Https.Server; readonly servernames: Array<string> }>((resume) => {
+      const servernames: Array<string> = []
+      const server = Https.createServer({ key, cert })
+      server.on("secureConnection", (s: Tls.TLSSocket & { servername?: string | false }) => servernames.push(String(s.servername)))
+      server.on("tlsClientError", () => {})
+      const wss = new WebSocketServer({ server })
+      wss.on("connection", (socket) => socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary })))
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, servernames })))
+    }),
+    ({ server }) => Effect.sync(() => server.close())
+  )
+
+  it.scopedLive("a certificate of an unknown issuer is a WebSocketError", () =>
+    Effect.gen(function*() {
+      const { server } = yield* tlsServer
+      const error = yield* Effect.flip(dialed(`https://127.0.0.1:${(server.address() as AddressInfo).port}/`))
+      assert.strictEqual(error._tag, "WebSocketError")
+    }))
+
+  it.scopedLive("with the issuer trusted: the server name is sent and messages go both ways", () =>
+    Effect.gen(function*() {
+      const { server, servernames } = yield* tlsServer
+      const port = (server.address() as AddressInfo).port
+      // the system's trust store does not know the test CA: this `tls` module adds it
+      const modules: WsClient.Modules = {
+        net: Net,
+        crypto: Crypto,
+        tls: { ...Tls, connect: ((options: Tls.ConnectionOptions) => Tls.connect({ ...options, ca: cert })) as typeof Tls.connect }
+      }
+      const got = yield* Effect.async<string, Error>((resume) => {
+        let connection: WsClient.Connection | undefined
+        WsClient.connect(modules, new URL(`wss://localhost:${port}/x`), {
+          headers: {},
+          protocols: [],
+          handshakeMillis: 5000,
+          maxPayload: 1 << 20
+        }, {
+          onMessage: (m) => {
+            resume(Effect.succeed(String(m)))
+            connection?.close()
+          },
+          onPong: () => {},
+          onError: (e) => resume(Effect.fail(e)),
+          onClose: () => {}
+        }, (result) => {
+          if (result._tag !== "Open") return resume(Effect.fail(new Error(result._tag)))
+          connection = result.connection
+          connection.send("over tls", () => {})
+        })
+      })
+      assert.strictEqual(got, "over tls")
+      assert.deepStrictEqual(servernames, ["localhost"])
     }))
 })
