@@ -1,8 +1,8 @@
 /**
- * A lean websocket client (RFC 6455, no extensions) on one TCP or TLS connection that reads into
- * a static buffer. Received messages are copied once, out of that buffer into slabs of 1 MiB
- * (small and medium messages are views of a slab), so a stream of 64 KiB log messages costs one
- * allocation per megabyte and one copy per byte, with no per-message event machinery.
+ * A lean websocket client (RFC 6455, no extensions) on one TCP or TLS connection. The connection
+ * reads into slabs of 1 MiB filled one read after the other, and received messages are views of
+ * them: a stream of 64 KiB log messages costs one allocation per megabyte and no copy (only a
+ * message that spans two slabs, or several frames, is copied), with no per-message events.
  *
  * The connection hands over what it receives through {@link Events}; the Effect side lives in
  * `NodeWebSocket.ts`.
@@ -49,10 +49,10 @@ const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 const MAX_HEAD = 64 * 1024
 /** Bytes of a refused handshake's body kept for the error. */
 const MAX_REFUSAL_BODY = 64 * 1024
-const READ_BUFFER = 256 * 1024
+/** Reads go into slabs of this size... */
 const SLAB = 1024 * 1024
-/** Messages up to this size are views of a slab; larger ones get their own memory. */
-const SLAB_MESSAGE = 256 * 1024
+/** ...each read into at least this much room. */
+const MIN_READ = 64 * 1024
 
 const OP_CONTINUATION = 0
 const OP_TEXT = 1
@@ -70,26 +70,56 @@ class ProtocolError extends Error {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
-/** Memory for received payloads: views of 1 MiB slabs, or their own memory when large. */
-class Slabs {
-  private slab: ArrayBuffer | undefined
+/**
+ * Memory the connection reads into: consecutive reads fill 1 MiB slabs one after the other, and
+ * nothing is ever written twice, so what was read can be handed on as views: a payload that lies
+ * in one slab (most do) reaches the consumer without being copied.
+ */
+class ReadSlabs {
+  private slab: Buffer | undefined
   private used = 0
 
-  alloc(n: number): Uint8Array {
-    if (n > SLAB_MESSAGE) return new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n)
-    if (this.slab === undefined || SLAB - this.used < n) {
-      this.slab = Buffer.allocUnsafeSlow(SLAB).buffer
+  /** Where the next read goes: the free part of the slab (a new slab when too little is left). */
+  readonly next = (): Buffer => {
+    if (this.slab === undefined || SLAB - this.used < MIN_READ) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB)
       this.used = 0
     }
-    const view = new Uint8Array(this.slab, this.used, n)
+    return this.slab.subarray(this.used)
+  }
+
+  /** `n` bytes were read into the last {@link next}: their view. */
+  took(n: number): Uint8Array {
+    const view = new Uint8Array(this.slab!.buffer, this.slab!.byteOffset + this.used, n)
     this.used += n
     return view
   }
 }
 
+const EMPTY = new Uint8Array(0)
+
+/** The pieces as one array: a view when they lie end to end in one buffer, else a copy. */
+const join = (pieces: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
+  if (pieces.length === 0) return EMPTY
+  const first = pieces[0]!
+  let contiguous = true
+  for (let i = 1; i < pieces.length && contiguous; i++) {
+    const prev = pieces[i - 1]!
+    contiguous = pieces[i]!.buffer === first.buffer && pieces[i]!.byteOffset === prev.byteOffset + prev.length
+  }
+  if (contiguous) return new Uint8Array(first.buffer, first.byteOffset, total)
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const p of pieces) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
 /**
- * Frames of the server, parsed as bytes come. Headers (2 to 14 bytes) are gathered in a small
- * buffer; payloads are copied straight into the message's memory.
+ * Frames of the server, parsed as bytes come. Headers (2 to 10 bytes) are gathered in a small
+ * buffer; payloads are kept as views of what was read and joined at the end of the frame.
  */
 class FrameReader {
   private readonly header = Buffer.alloc(14)
@@ -98,21 +128,23 @@ class FrameReader {
   private inPayload = false
   private fin = false
   private opcode = 0
+  private length = 0
   private left = 0
-  private target: Uint8Array = new Uint8Array(0)
-  private at = 0
+  private pieces: Array<Uint8Array> = []
   /** The message being received in several frames (its opcode and the frames so far). */
   private fragments: Array<Uint8Array> | undefined
   private fragmentsOpcode = 0
   private fragmentsBytes = 0
-  private readonly slabs = new Slabs()
 
   constructor(
     private readonly maxPayload: number,
     private readonly onFrame: (opcode: number, payload: Uint8Array) => void
   ) {}
 
-  /** Feed bytes (a view of the read buffer: nothing of it is kept); throws a `ProtocolError`. */
+  /**
+   * Feed bytes read from the connection; their memory must never be written again (payloads
+   * are handed on as views of it). Throws a `ProtocolError`.
+   */
   feed(data: Uint8Array): void {
     let i = 0
     const end = data.length
@@ -127,8 +159,7 @@ class FrameReader {
         continue
       }
       const n = Math.min(this.left, end - i)
-      this.target.set(n === end && i === 0 ? data : data.subarray(i, i + n), this.at)
-      this.at += n
+      this.pieces.push(data.subarray(i, i + n))
       this.left -= n
       i += n
       if (this.left === 0) this.endFrame()
@@ -159,13 +190,12 @@ class FrameReader {
     this.headerHave = 0
     this.headerNeed = 2
     this.inPayload = true
+    this.length = length
     this.left = length
-    this.at = 0
     const op = this.opcode
     if (op >= OP_CLOSE) {
       if (op > OP_PONG) throw new ProtocolError(1002, `unknown opcode ${op}`)
       if (!this.fin || length > 125) throw new ProtocolError(1002, "a control frame is fragmented or too long")
-      this.target = new Uint8Array(length)
       return
     }
     if (op === OP_CONTINUATION) {
@@ -175,13 +205,13 @@ class FrameReader {
     } else throw new ProtocolError(1002, `unknown opcode ${op}`)
     const total = (this.fragments === undefined ? 0 : this.fragmentsBytes) + length
     if (total > this.maxPayload) throw new ProtocolError(1009, `a message is larger than ${this.maxPayload} bytes`)
-    this.target = this.slabs.alloc(length)
   }
 
   private endFrame(): void {
     this.inPayload = false
     const op = this.opcode
-    const payload = this.target
+    const payload = join(this.pieces, this.length)
+    this.pieces = []
     if (op >= OP_CLOSE) return this.onFrame(op, payload)
     if (op !== OP_CONTINUATION && this.fin) return this.onFrame(op, payload)
     if (op !== OP_CONTINUATION) {
@@ -193,12 +223,7 @@ class FrameReader {
     this.fragments!.push(payload)
     this.fragmentsBytes += payload.length
     if (!this.fin) return
-    const whole = this.slabs.alloc(this.fragmentsBytes)
-    let at = 0
-    for (const f of this.fragments!) {
-      whole.set(f, at)
-      at += f.length
-    }
+    const whole = join(this.fragments!, this.fragmentsBytes)
     const opcode = this.fragmentsOpcode
     this.fragments = undefined
     this.onFrame(opcode, whole)
@@ -429,12 +454,12 @@ export const connect = (
     settle({ _tag: "Failed", error: request })
     return () => {}
   }
-  let receive: (data: Buffer) => void = () => {}
-  const buffer = Buffer.allocUnsafe(READ_BUFFER)
+  let receive: (data: Uint8Array) => void = () => {}
+  const slabs = new ReadSlabs()
   const onread: Net.OnReadOpts = {
-    buffer,
+    buffer: slabs.next,
     callback: (n) => {
-      receive(buffer.subarray(0, n))
+      receive(slabs.took(n))
       return true
     }
   }
@@ -454,7 +479,7 @@ export const connect = (
   socket.on("close", () => failed(new Error("the connection closed during the websocket handshake")))
   let head: Buffer = Buffer.alloc(0)
   receive = (data) => {
-    head = Buffer.concat([head, data])
+    head = head.length === 0 ? Buffer.from(data.buffer, data.byteOffset, data.length) : Buffer.concat([head, data])
     const end = head.indexOf("\r\n\r\n")
     if (end < 0) {
       if (head.length > MAX_HEAD) failed(new Error("the handshake answer's head is too long"))
@@ -472,7 +497,7 @@ export const connect = (
     socket.removeAllListeners("error")
     socket.removeAllListeners("close")
     const connection = new Connection(modules, socket, parsed.headers["sec-websocket-protocol"] ?? "", events, options.maxPayload)
-    const rest = head.subarray(end + 4)
+    const rest = new Uint8Array(head.buffer, head.byteOffset + end + 4, head.length - end - 4)
     receive = (bytes) => connection.receive(bytes)
     settle({ _tag: "Open", connection })
     if (rest.length > 0) connection.receive(rest)
@@ -498,7 +523,7 @@ export const connect = (
     socket.on("close", refused)
     receive = (bytes) => {
       try {
-        parser.feed(bytes)
+        parser.feed(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length))
       } catch {
         refused()
       }
