@@ -125,8 +125,11 @@ describe.skipIf(!sandbox.available)("jobs in bubblewrap sandboxes (SDK over a re
       Effect.gen(function*() {
         const existing = yield* run("pwd", { workingDir: "/usr/share" })
         assert.strictEqual(existing.log, "/usr/share\n")
-        const created = yield* run(`sh -c 'pwd; touch here && echo writable'`, { workingDir: "/srv/app/run" })
+        const volumes = [new Volume.Volume({ storageUri: new URL("storage:app-data"), containerPath: "/srv/app/run/data", readOnly: false })]
+        const created = yield* run(`sh -c 'pwd; touch here && echo writable; echo kept > data/f'`, { workingDir: "/srv/app/run", volumes })
         assert.strictEqual(created.log, "/srv/app/run\nwritable\n")
+        const again = yield* run("cat /srv/app/run/data/f", { volumes })
+        assert.strictEqual(again.log, "kept\n", "a volume inside the made working directory is there")
       }))
 
     it.scoped("kill ends every process of the job, a background child included", () =>

@@ -185,14 +185,15 @@ export const planSandbox = (input: SandboxInput): SandboxPlan => {
   }
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm")
   for (const dir of fresh) if (dir !== "/proc" && dir !== "/dev") args.push("--tmpfs", dir)
-  for (const f of injectedAt) args.push("--ro-bind", f.src, f.path)
-  for (const m of mounts) args.push(m.readOnly ? "--ro-bind" : "--bind", m.hostPath, m.path)
-  for (const s of secrets) args.push("--ro-bind", s.src, s.path)
-  // a working directory that is not there is made, empty and writable (outside the mounts)
+  // a working directory that is not there is made, empty and writable (outside the mounts; before
+  // them, which may be inside it)
   const madeWorkdir = resolveIn(root, cwd).kind === undefined && !mounts.some((m) => under(workdir, m.path)) &&
     !fresh.some((f) => under(workdir, f))
   if (madeWorkdir) args.push("--tmpfs", workdir)
-  else if (workdir !== "/") args.push("--dir", workdir)
+  for (const f of injectedAt) args.push("--ro-bind", f.src, f.path)
+  for (const m of mounts) args.push(m.readOnly ? "--ro-bind" : "--bind", m.hostPath, m.path)
+  for (const s of secrets) args.push("--ro-bind", s.src, s.path)
+  if (!madeWorkdir && workdir !== "/") args.push("--dir", workdir)
   // what was made writable to place mount points becomes read-only again (an image's /root stays writable)
   for (const dir of [...layout.shadows, "/"]) if (dir !== "/root") args.push("--remount-ro", dir)
   args.push("--chdir", workdir)
