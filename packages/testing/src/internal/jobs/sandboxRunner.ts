@@ -175,14 +175,22 @@ const CONTAINER_CAPABILITIES = [
   "SETFCAP"
 ]
 
-/** As root, bubblewrap would leave the command every capability: it gets a container's. */
-const capabilityArgs = (): Array<string> =>
-  process.getuid?.() === 0 ? ["--cap-drop", "ALL", ...CONTAINER_CAPABILITIES.flatMap((c) => ["--cap-add", `CAP_${c}`])] : []
+const isRoot = (): boolean => process.getuid?.() === 0
+
+/**
+ * As root, bubblewrap would leave the command every capability: it gets a container's. Other
+ * users get a user namespace where they are root (as rootless container engines do), the one
+ * the sandbox's other namespaces belong to, so that `exec` can enter them.
+ */
+const userArgs = (): Array<string> =>
+  isRoot()
+    ? ["--cap-drop", "ALL", ...CONTAINER_CAPABILITIES.flatMap((c) => ["--cap-add", `CAP_${c}`])]
+    : ["--unshare-user", "--uid", "0", "--gid", "0"]
 
 /** bubblewrap's arguments of a job's sandbox. */
 const sandboxArgs = (spec: JobRunner.JobSpec, plan: SandboxPlan): Array<string> => [
   ...plan.args,
-  ...capabilityArgs(),
+  ...userArgs(),
   "--unshare-pid",
   "--as-pid-1",
   "--unshare-uts",
@@ -206,7 +214,8 @@ const execIn = (tools: Tools, sandbox: Started, plan: SandboxPlan, argv: Readonl
   if (findExecutable(live, plan.cwd, argv[0]!, plan.env["PATH"]) === undefined) {
     return Effect.succeed(failedExec(execNotFound(argv[0]!), 127))
   }
-  const args = ["-t", String(sandbox.pid), "-m", "-p", "-u", "--root", `--wd=${root}${plan.cwd}`, "--", ...argv]
+  const user = isRoot() ? [] : ["-U", "--preserve-credentials"]
+  const args = ["-t", String(sandbox.pid), ...user, "-m", "-p", "-u", "--root", `--wd=${root}${plan.cwd}`, "--", ...argv]
   return spawnExec(tools.nsenter, args, { env: { ...plan.env }, name: argv[0]! })
 }
 
