@@ -7,6 +7,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "../src/bin.js"
@@ -36,6 +37,15 @@ const run = (command: string, options: Start = {}) =>
     const log = yield* jobs.monitor(job.id).pipe(Stream.decodeText(), Stream.mkString)
     return { done, log }
   })
+
+/** A port nothing listens on now (the job's server takes it). */
+const freePort = Effect.async<number>((resume) => {
+  const srv = net.createServer()
+  srv.listen(0, "127.0.0.1", () => {
+    const port = (srv.address() as net.AddressInfo).port
+    srv.close(() => resume(Effect.succeed(port)))
+  })
+})
 
 /** Host processes whose command line is exactly `argv`. */
 const hostProcesses = (argv: ReadonlyArray<string>) =>
@@ -146,6 +156,35 @@ describe.skipIf(!sandbox.available)("jobs in bubblewrap sandboxes (SDK over a re
         yield* jobs.monitor(job.id).pipe(Stream.runDrain, Effect.timeout("5 seconds"))
         assert.deepStrictEqual([...hostProcesses(["sleep", "4242"]), ...hostProcesses(["sleep", "4343"])], [])
         assert.strictEqual((yield* jobs.status(job.id)).status, "cancelled")
+      }))
+
+    it.scoped("attach reaches the sandboxed command's stdin and output; port forward reaches its server", () =>
+      Effect.gen(function*() {
+        const jobs = yield* Jobs.Jobs
+        const cat = yield* jobs.start({ image: "ubuntu:22.04", presetName: "cpu-small", command: "cat" })
+        yield* waitFor(cat.id, (j) => j.status === "running")
+        const echoed = yield* Effect.scoped(Effect.gen(function*() {
+          const stream = yield* jobs.attach(cat.id, { stdin: true, stdout: true, stderr: true })
+          yield* stream.writeIn(new TextEncoder().encode("ping\n"))
+          return Option.map(yield* stream.readOut, (m) => `${m.fileno}:${dec.decode(m.data)}`)
+        }))
+        assert.deepStrictEqual(echoed, Option.some("1:ping\n"))
+        yield* jobs.kill(cat.id)
+        const port = yield* freePort
+        const server = yield* jobs.start({
+          image: "ubuntu:22.04",
+          presetName: "cpu-small",
+          command: `node -e "require('http').createServer((q, s) => s.end('from the sandbox ' + q.url)).listen(${port}, '127.0.0.1')"`
+        })
+        yield* waitFor(server.id, (j) => j.status === "running")
+        const body = yield* Effect.scoped(Effect.gen(function*() {
+          const local = yield* jobs.portForward(server.id, 0, port)
+          return yield* Effect.tryPromise(() => fetch(`http://127.0.0.1:${local.port}/x`).then((r) => r.text())).pipe(
+            Effect.retry({ schedule: Schedule.spaced("200 millis"), times: 25 })
+          )
+        }))
+        assert.strictEqual(body, "from the sandbox /x")
+        yield* jobs.kill(server.id)
       }))
 
     it.scoped("a command that does not exist: ContainerCannotRun, as the process runner says it", () =>
