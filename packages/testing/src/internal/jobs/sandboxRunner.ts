@@ -254,10 +254,11 @@ export const makeSandbox = (options: JobRunner.SandboxOptions = {}): JobRunner.J
         pipe.end()
         Deferred.unsafeDone(closed, Effect.succeed(code ?? 128 + signalNumber(signal)))
       })
-      const sandbox = yield* started(child, () => errors).pipe(
-        Effect.tapError(() => Effect.sync(() => killGroup(child.pid, "SIGKILL")))
-      )
-      if (!(yield* commandStarted(sandbox.pid, tools.bwrapStat))) {
+      // a failure or an interruption before the container is handed over stops bubblewrap
+      const stop = <A, E>(effect: Effect.Effect<A, E>) =>
+        Effect.onError(effect, () => Effect.sync(() => killGroup(child.pid, "SIGKILL")))
+      const sandbox = yield* stop(started(child, () => errors))
+      if (!(yield* stop(commandStarted(sandbox.pid, tools.bwrapStat)))) {
         // ended at once: a failed set-up, or a command quicker than the look
         const code = yield* Deferred.await(closed).pipe(Effect.timeout("5 seconds"), Effect.option)
         const cannotRun = code._tag === "Some" ? setupFailure(code.value, errors) : undefined
@@ -286,6 +287,8 @@ export const makeSandbox = (options: JobRunner.SandboxOptions = {}): JobRunner.J
         exec: (argv) =>
           argv.length === 0
             ? Effect.fail(new JobRunnerError({ description: "empty command" }))
+            : child.exitCode !== null || child.signalCode !== null
+            ? Effect.fail(new JobRunnerError({ description: "the container is not running" }))
             : Effect.suspend(() => execIn(tools, sandbox, plan, argv)),
         address: (port) => ({ host: "127.0.0.1", port })
       }
