@@ -43,13 +43,56 @@ const which = (name: string): string | undefined => {
   return undefined
 }
 
+/**
+ * The capabilities a container runtime gives a container by default (Docker's and containerd's
+ * list): without `CAP_SYS_ADMIN` the job cannot remount its read-only mounts writable.
+ */
+const CONTAINER_CAPABILITIES = [
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "FOWNER",
+  "FSETID",
+  "KILL",
+  "SETGID",
+  "SETUID",
+  "SETPCAP",
+  "NET_BIND_SERVICE",
+  "NET_RAW",
+  "SYS_CHROOT",
+  "MKNOD",
+  "AUDIT_WRITE",
+  "SETFCAP"
+]
+
 interface Tools {
   readonly bwrap: string
   readonly bwrapStat: fs.Stats
   readonly nsenter: string
+  /**
+   * The job is root of a user namespace of its own (bubblewrap run by another user, or by a root
+   * that may not mount); else bubblewrap runs privileged and the job gets a container's capabilities.
+   */
+  readonly userNamespace: boolean
 }
 
+/** bubblewrap's arguments for the user of the job (see `Tools.userNamespace`). */
+const userArgs = (userNamespace: boolean): Array<string> =>
+  userNamespace
+    ? ["--unshare-user", "--uid", "0", "--gid", "0"]
+    : ["--cap-drop", "ALL", ...CONTAINER_CAPABILITIES.flatMap((c) => ["--cap-add", `CAP_${c}`])]
+
 let probed: { readonly tools: Tools | undefined; readonly reason: string } | undefined
+
+/** A sandbox like a job's that runs `true`: `undefined` when it works, else why not. */
+const tryBwrap = (bwrap: string, userNamespace: boolean): string | undefined => {
+  const args = [
+    ...userArgs(userNamespace),
+    ...["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--unshare-pid", "--as-pid-1", "--unshare-uts"],
+    ...["--", "true"]
+  ]
+  const r = spawnSync(bwrap, args, { timeout: 10_000, encoding: "utf8" })
+  return r.status === 0 ? undefined : (r.stderr || String(r.error ?? `exit code ${r.status}`)).trim()
+}
 
 /** Whether bubblewrap and nsenter are here and a sandbox starts (probed once). */
 /** @internal */
@@ -60,11 +103,11 @@ export const probe = (): { readonly tools: Tools | undefined; readonly reason: s
   if (bwrap === undefined) probed = { tools: undefined, reason: "bubblewrap (bwrap) is not installed" }
   else if (nsenter === undefined) probed = { tools: undefined, reason: "util-linux's nsenter is not installed" }
   else {
-    const args = ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--unshare-pid", "--as-pid-1", "--", "true"]
-    const r = spawnSync(bwrap, args, { timeout: 10_000, encoding: "utf8" })
-    probed = r.status === 0
-      ? { tools: { bwrap, bwrapStat: fs.statSync(bwrap), nsenter }, reason: "" }
-      : { tools: undefined, reason: `bubblewrap cannot make a sandbox here: ${(r.stderr ?? String(r.error)).trim()}` }
+    const privileged = process.getuid?.() === 0 ? tryBwrap(bwrap, false) : "not root"
+    const unprivileged = privileged === undefined ? undefined : tryBwrap(bwrap, true)
+    probed = privileged === undefined || unprivileged === undefined
+      ? { tools: { bwrap, bwrapStat: fs.statSync(bwrap), nsenter, userNamespace: privileged !== undefined }, reason: "" }
+      : { tools: undefined, reason: `bubblewrap cannot make a sandbox here: ${unprivileged}` }
   }
   return probed
 }
@@ -154,43 +197,10 @@ const exitStatus = (code: number, errors: string, oomKilled: boolean): JobRunner
   return cannotRun !== undefined ? { exitCode: 128, reason: "ContainerCannotRun", message: cannotRun } : { exitCode: code }
 }
 
-/**
- * The capabilities a container runtime gives a container by default (Docker's and containerd's
- * list): without `CAP_SYS_ADMIN` the job cannot remount its read-only mounts writable.
- */
-const CONTAINER_CAPABILITIES = [
-  "CHOWN",
-  "DAC_OVERRIDE",
-  "FOWNER",
-  "FSETID",
-  "KILL",
-  "SETGID",
-  "SETUID",
-  "SETPCAP",
-  "NET_BIND_SERVICE",
-  "NET_RAW",
-  "SYS_CHROOT",
-  "MKNOD",
-  "AUDIT_WRITE",
-  "SETFCAP"
-]
-
-const isRoot = (): boolean => process.getuid?.() === 0
-
-/**
- * As root, bubblewrap would leave the command every capability: it gets a container's. Other
- * users get a user namespace where they are root (as rootless container engines do), the one
- * the sandbox's other namespaces belong to, so that `exec` can enter them.
- */
-const userArgs = (): Array<string> =>
-  isRoot()
-    ? ["--cap-drop", "ALL", ...CONTAINER_CAPABILITIES.flatMap((c) => ["--cap-add", `CAP_${c}`])]
-    : ["--unshare-user", "--uid", "0", "--gid", "0"]
-
 /** bubblewrap's arguments of a job's sandbox. */
-const sandboxArgs = (spec: JobRunner.JobSpec, plan: SandboxPlan): Array<string> => [
+const sandboxArgs = (tools: Tools, spec: JobRunner.JobSpec, plan: SandboxPlan): Array<string> => [
   ...plan.args,
-  ...userArgs(),
+  ...userArgs(tools.userNamespace),
   "--unshare-pid",
   "--as-pid-1",
   "--unshare-uts",
@@ -214,14 +224,14 @@ const execIn = (tools: Tools, sandbox: Started, plan: SandboxPlan, argv: Readonl
   if (findExecutable(live, plan.cwd, argv[0]!, plan.env["PATH"]) === undefined) {
     return Effect.succeed(failedExec(execNotFound(argv[0]!), 127))
   }
-  const user = isRoot() ? [] : ["-U", "--preserve-credentials"]
+  const user = tools.userNamespace ? ["-U", "--preserve-credentials"] : []
   const args = ["-t", String(sandbox.pid), ...user, "-m", "-p", "-u", "--root", `--wd=${root}${plan.cwd}`, "--", ...argv]
   return spawnExec(tools.nsenter, args, { env: { ...plan.env }, name: argv[0]! })
 }
 
 const spawnSandbox = (tools: Tools, spec: JobRunner.JobSpec, plan: SandboxPlan) =>
   Effect.try({
-    try: () => spawn(tools.bwrap, sandboxArgs(spec, plan), { env: { ...plan.env }, detached: true, stdio: ["pipe", "pipe", "pipe", "pipe"] }),
+    try: () => spawn(tools.bwrap, sandboxArgs(tools, spec, plan), { env: { ...plan.env }, detached: true, stdio: ["pipe", "pipe", "pipe", "pipe"] }),
     catch: (cause) => new JobRunnerError({ description: `cannot start the sandbox: ${String(cause)}`, cause })
   })
 
