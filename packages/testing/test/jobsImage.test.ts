@@ -418,6 +418,24 @@ describe.skipIf(!sandbox.available)("jobs of a registry image in bubblewrap sand
   })
 })
 
+describe("a registry image under the process runner (no sandbox)", () => {
+  layer(NeuroTest.layer({ transport: "socket", users: ["alice"], jobs: { runner: JobRunner.makeProcess() } }), {
+    excludeTestServices: true,
+    timeout: 120_000
+  })((it) => {
+    it.effect("is refused: ContainerCannotRun, saying the sandbox runner is needed; nothing of it runs on the host", () =>
+      Effect.gen(function*() {
+        yield* push("alice/bb", "v1", busyboxLayers(), busyboxConfig)
+        const { done, log } = yield* runBusybox({ command: "echo ran" })
+        assert.strictEqual(done.status, "failed")
+        assert.strictEqual(done.history.reason, "ContainerCannotRun")
+        assert.strictEqual(done.history.exitCode, 128)
+        assert.include(done.history.description, "needs the sandbox runner (bubblewrap)")
+        assert.strictEqual(log, "")
+      }))
+  })
+})
+
 /** The manifest `repo:tag` as stored (to push it again under another tag). */
 const manifestOf = (r: { readonly dataDir: string }, repo: string, tag: string): oci.Blob => {
   const digest = fs.readFileSync(join(r.dataDir, "registry", "repositories", ...repo.split("/"), "_manifests", "tags", tag), "utf8").trim()

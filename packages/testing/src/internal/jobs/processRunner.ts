@@ -59,6 +59,16 @@ export const makeProcess = (options: JobRunner.ProcessOptions = {}): JobRunner.J
   return {
     start: (spec) =>
       Effect.gen(function*() {
+        // an image of the registry needs its own root file system, which only a sandbox gives:
+        // running its command on this machine instead would be a different program
+        if (spec.imageRoot !== undefined) {
+          return yield* Effect.fail(
+            new JobRunnerError({
+              description: `the process runner cannot run an image of LocalPlatform's registry (${spec.image}): ` +
+                "it needs the sandbox runner (bubblewrap)"
+            })
+          )
+        }
         const cwd = yield* Effect.try({
           try: () => prepareRoot(spec),
           catch: (cause) => new JobRunnerError({ description: `cannot prepare the container: ${String(cause)}`, cause })
