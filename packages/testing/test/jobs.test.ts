@@ -272,6 +272,38 @@ describe("jobs on LocalPlatform (process runner, real socket)", () => {
         yield* jobs.kill(job.id)
       }))
 
+    // What the Python `neuro run` (CLI 23.2) meets when the job ends while it is attached: the
+    // attach ends, a new attach is refused, the finished job's log is served whole. Its attach loop
+    // then takes another turn and prints that log again: its output shows twice, as it would on the
+    // real platform (docs/compat.md, "CLI").
+    it.scoped("a job that ends while attached: the attach ends, re-attaching is refused, the log is whole", () =>
+      Effect.gen(function*() {
+        const jobs = yield* Jobs.Jobs
+        const job = yield* start(`bash -c 'sleep 1; echo one; sleep 0.3; echo two >&2'`)
+        yield* waitFor(job.id, (j) => j.status === "running")
+        const attached = yield* Effect.scoped(Effect.gen(function*() {
+          const stream = yield* jobs.attach(job.id, { stdin: true, stdout: true, stderr: true })
+          const out: Array<string> = []
+          const end = yield* Effect.gen(function*() {
+            while (true) {
+              const msg = yield* stream.readOut
+              if (Option.isNone(msg)) return "closed"
+              out.push(`${msg.value.fileno}:${dec.decode(msg.value.data)}`)
+            }
+          }).pipe(Effect.catchTag("StdStreamError", (e) => Effect.succeed(`exit ${e.exitCode}`)))
+          return { out, end }
+        }))
+        assert.deepStrictEqual(attached.out, ["1:one\n", "2:two\n"])
+        assert.strictEqual(attached.end, "exit 0")
+        const done = yield* waitFor(job.id, finished)
+        assert.strictEqual(done.status, "succeeded")
+        const refused = yield* Effect.flip(Effect.scoped(jobs.attach(job.id, { stdin: true })))
+        assert.strictEqual(refused._tag, "ResourceNotFound")
+        assert.match(refused.message, /not running/i)
+        const log = yield* jobs.monitor(job.id).pipe(Stream.runCollect)
+        assert.strictEqual(Chunk.toReadonlyArray(log).map((c) => dec.decode(c)).join(""), "one\ntwo\n")
+      }))
+
     it.scoped("port forward reaches an HTTP server started by the job", () =>
       Effect.gen(function*() {
         const jobs = yield* Jobs.Jobs
