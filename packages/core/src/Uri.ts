@@ -67,11 +67,8 @@ const invalid = (input: URL | string, description: string) =>
 /** @internal */
 export const toURL = (u: internal.Yurl, input: URL | string): Either.Either<URL, InvalidInputError> => {
   const text = internal.render(u)
-  try {
-    return Either.right(new URL(text))
-  } catch {
-    return Either.left(invalid(input, `${text} cannot be represented as a URL`))
-  }
+  const url = internal.toWhatwg(text)
+  return url === undefined ? Either.left(invalid(input, `${text} cannot be represented as a URL`)) : Either.right(url)
 }
 
 /** @internal */

@@ -7,7 +7,7 @@
 import * as Either from "effect/Either"
 import { InvalidInputError } from "../Errors.js"
 import { DiskVolume, SecretFile, Volume } from "../Volume.js"
-import { render } from "./uri.js"
+import { render, toWhatwg } from "./uri.js"
 import { fromCli, type Identity } from "./uriRules.js"
 
 type Result<A> = Either.Either<A, InvalidInputError>
@@ -21,11 +21,8 @@ export const resourceUri = (text: string, id: Identity, scheme: string): Result<
     onLeft: (d) => Either.left(uriError(text, d)),
     onRight: (u) => {
       const href = render(u)
-      try {
-        return Either.right(new URL(href))
-      } catch {
-        return Either.left(uriError(text, `${href} cannot be represented as a URL`))
-      }
+      const url = toWhatwg(href)
+      return url === undefined ? Either.left(uriError(text, `${href} cannot be represented as a URL`)) : Either.right(url)
     }
   })
 

@@ -482,6 +482,22 @@ export const port = (u: Yurl): number | undefined => u.port ?? DEFAULT_PORTS[u.s
 /** @internal */
 export const hasQuery = (u: Yurl): boolean => u.query.split("&").some((p) => p !== "")
 
+/**
+ * `text` (a rendered yarl URL) as a WHATWG URL, or `undefined` when it cannot be one. The WHATWG
+ * parser silently drops leading and trailing spaces and control characters and every tab or new
+ * line, which yarl keeps (`storage:// ` has the host " " there): such a text would become another
+ * URL, so it is refused rather than changed.
+ */
+/** @internal */
+export const toWhatwg = (text: string): URL | undefined => {
+  if (/^[\u0000-\u0020]|[\u0000-\u0020]$|[\t\n\r]/.test(text)) return undefined
+  try {
+    return new URL(text)
+  } catch {
+    return undefined
+  }
+}
+
 /** yarl `str(url)`. */
 /** @internal */
 export const render = (u: Yurl): string => {
