@@ -324,9 +324,19 @@ const dirGoals = (name: string, rows: ReadonlyMap<ClientId, Row>): Array<Goal> =
   const p = rows.get("python")
   return [
     goal(name, "files/s >= 90% of the curl loop's", ratio(c?.seconds, o?.seconds), (v) => v >= 0.9, (v) => `${(v * 100).toFixed(1)}% of curl`, "n/a (no curl or ours)"),
-    goal(name, "client CPU <= 1/2 of Python's", ratio(o?.opCpu, p?.opCpu), (v) => v <= 0.5, (v) => `${v.toFixed(3)}x Python's (${fixed(o?.opCpu, 2)} vs ${fixed(p?.opCpu, 2)} s)`, noPython),
+    goal(name, "client CPU <= 1/2 of Python's", ratio(o?.opCpu, p?.opCpu), (v) => v <= 0.5, (v) => `${v.toFixed(3)}x Python's (${fixed(o?.opCpu, 2)} vs ${fixed(p?.opCpu, 2)} s${userSplit(o, p)})`, noPython),
     goal(name, "peak RSS <= 150 MB", o?.rssMb, (v) => v <= 150, (v) => `${v.toFixed(0)} MB`, "n/a")
   ]
+}
+
+/**
+ * The user-space part of two clients' CPU: the kernel part of a tree transfer is mostly the file
+ * system's (creating and removing files), the same work whichever client asks for it.
+ */
+const userSplit = (o: Row | undefined, p: Row | undefined): string => {
+  const ou = o?.result["opUser"]
+  const pu = p?.result["opUser"]
+  return ou === undefined || pu === undefined ? "" : `; user ${fixed(ou, 2)} vs ${fixed(pu, 2)} s = ${(ou / pu).toFixed(3)}x`
 }
 
 const uploadDir: Measure = {
@@ -569,7 +579,7 @@ const status: Measure = {
     const p = rows.get("python")
     return [
       goal("status", "time per call <= 1.2x Node fetch's", ratio(o?.seconds, f?.seconds), (v) => v <= 1.2, (v) => `${v.toFixed(3)}x (${num((o?.seconds ?? 0) / opts.calls * 1e6)} vs ${num((f?.seconds ?? 0) / opts.calls * 1e6)} us)`, "n/a (no fetch or ours)"),
-      goal("status", "client CPU <= 1/2 of Python's", ratio(o?.opCpu, p?.opCpu), (v) => v <= 0.5, (v) => `${v.toFixed(3)}x Python's (${fixed(o?.opCpu, 2)} vs ${fixed(p?.opCpu, 2)} s)`, noPython)
+      goal("status", "client CPU <= 1/2 of Python's", ratio(o?.opCpu, p?.opCpu), (v) => v <= 0.5, (v) => `${v.toFixed(3)}x Python's (${fixed(o?.opCpu, 2)} vs ${fixed(p?.opCpu, 2)} s${userSplit(o, p)})`, noPython)
     ]
   }
 }
@@ -773,7 +783,7 @@ const runMeasure = async (m: Measure, ctx: Context): Promise<ReadonlyArray<Goal>
   const anchorId = m.anchors.find((a) => rows.has(a))
   const anchor = anchorId === undefined ? undefined : rows.get(anchorId)
   const columnNames = [...(rows.values().next().value === undefined ? [] : m.columns(rows.values().next().value!).map(([h]) => h))]
-  const headers = ["client", "runs", "time s", ...columnNames, `vs ${anchorId ?? "-"}`, "op CPU s", "proc CPU s", "peak RSS MB", "server CPU s"]
+  const headers = ["client", "runs", "time s", ...columnNames, `vs ${anchorId ?? "-"}`, "op CPU s", "op user s", "proc CPU s", "peak RSS MB", "server CPU s"]
   const body = contenders.filter((c) => rows.has(c.id)).map((c) => {
     const r = rows.get(c.id)!
     return [
@@ -783,6 +793,7 @@ const runMeasure = async (m: Measure, ctx: Context): Promise<ReadonlyArray<Goal>
       ...m.columns(r).map(([, v]) => v),
       anchor === undefined ? "-" : `${(m.speed(r) / m.speed(anchor)).toFixed(2)}x`,
       num(r.opCpu),
+      r.result["opUser"] === undefined ? "-" : num(r.result["opUser"]),
       num(r.procCpu),
       r.rssMb.toFixed(0),
       num(r.serverCpu)

@@ -21,8 +21,10 @@ export const measure = async (runtime, effect, extra = () => ({})) => {
   const start = performance.now()
   const value = await runtime.runPromise(effect)
   const seconds = (performance.now() - start) / 1000
-  const opCpu = cpuSeconds(process.cpuUsage(cpu))
+  const used = process.cpuUsage(cpu)
+  const opCpu = cpuSeconds(used)
+  const opUser = used.user / 1e6
   await runtime.dispose()
-  report({ seconds, opCpu, ...extra(value) })
+  report({ seconds, opCpu, opUser, ...extra(value) })
 }
 

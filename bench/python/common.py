@@ -26,6 +26,10 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def user_seconds() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_utime
+
+
 def report(**fields: Any) -> None:
     print("RESULT " + json.dumps(fields), flush=True)
 
@@ -38,10 +42,12 @@ def run(
     async def main() -> None:
         async with neuro_sdk.get(path=Path(config_dir)) as client:
             cpu = cpu_seconds()
+            user = user_seconds()
             start = time.perf_counter()
             value = await operation(client)
             seconds = time.perf_counter() - start
             op_cpu = cpu_seconds() - cpu
-        report(seconds=seconds, opCpu=op_cpu, **extra(value))
+            op_user = user_seconds() - user
+        report(seconds=seconds, opCpu=op_cpu, opUser=op_user, **extra(value))
 
     asyncio.run(main())
