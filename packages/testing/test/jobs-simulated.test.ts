@@ -6,10 +6,10 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { shlexSplit } from "../src/internal/jobsShell.js"
 import { JobRunner, LocalPlatform, NeuroTest } from "../src/index.js"
+import { finished, waitFor as waitForJob } from "./jobWait.js"
 
 const dec = new TextDecoder()
 
@@ -42,13 +42,7 @@ const startBody = (command: string, extra: Json = {}): Json => ({
 
 const status = (id: string) => Effect.flatMap(Jobs.Jobs, (jobs) => jobs.status(id))
 
-const waitFor = (id: string, done: (job: Jobs.JobDescription) => boolean) =>
-  status(id).pipe(
-    Effect.flatMap((job) => (done(job) ? Effect.succeed(job) : Effect.fail("not yet" as const))),
-    Effect.retry({ schedule: Schedule.spaced("50 millis"), times: 200, while: (e) => e === "not yet" })
-  )
-
-const finished = (job: Jobs.JobDescription) => ["succeeded", "failed", "cancelled"].includes(job.status)
+const waitFor = (id: string, done: (job: Jobs.JobDescription) => boolean) => waitForJob(id, done, { every: "50 millis" })
 
 const logOf = (id: string) =>
   Effect.flatMap(Jobs.Jobs, (jobs) =>

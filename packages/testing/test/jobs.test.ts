@@ -12,21 +12,11 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as net from "node:net"
 import { JobRunner, LocalPlatform, NeuroTest } from "../src/index.js"
+import { finished, waitFor } from "./jobWait.js"
 
 const dec = new TextDecoder()
 const enc = new TextEncoder()
 
-/** Polls the job until `done(job)` (at most ~20 s). */
-const waitFor = (id: string, done: (job: Jobs.JobDescription) => boolean) =>
-  Effect.gen(function*() {
-    const jobs = yield* Jobs.Jobs
-    return yield* jobs.status(id).pipe(
-      Effect.flatMap((job) => (done(job) ? Effect.succeed(job) : Effect.fail("not yet" as const))),
-      Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 200, while: (e) => e === "not yet" })
-    )
-  })
-
-const finished = (job: Jobs.JobDescription) => ["succeeded", "failed", "cancelled"].includes(job.status)
 
 interface StartBody {
   readonly name?: string

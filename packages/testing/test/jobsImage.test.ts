@@ -14,7 +14,6 @@ import { Jobs, Parser } from "@neuro-sdk/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import { tmpdir } from "node:os"
@@ -23,6 +22,7 @@ import { imageRoot, parseImage } from "../src/internal/jobs/imageRoot.js"
 import { JobRunner, LocalPlatform, NeuroTest } from "../src/index.js"
 import { skopeo } from "./containerTools.js"
 import * as oci from "./ociImages.js"
+import { waitFinished } from "./jobWait.js"
 
 const ENTRY_SH = `#!/bin/sh
 echo "entry GREETING=$GREETING MODE=$MODE PWD=$(pwd) ARGS=$*"
@@ -116,14 +116,6 @@ const read = (root: string, path: string) => fs.readFileSync(join(root, path), "
 const exists = (root: string, path: string) => fs.existsSync(join(root, path))
 const mode = (root: string, path: string) => fs.lstatSync(join(root, path)).mode & 0o7777
 
-const finished = (job: Jobs.JobDescription) => ["succeeded", "failed", "cancelled"].includes(job.status)
-
-const waitFinished = (id: string) =>
-  Effect.flatMap(Jobs.Jobs, (jobs) =>
-    jobs.status(id).pipe(
-      Effect.flatMap((job) => (finished(job) ? Effect.succeed(job) : Effect.fail("running" as const))),
-      Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 300, while: (e) => e === "running" })
-    ))
 
 describe("which images are of LocalPlatform's registry", () => {
   it("the registry host and a slash start them; the digest wins over the tag, which defaults to latest", () => {

@@ -12,19 +12,12 @@ import * as os from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "../src/bin.js"
 import { JobRunner, NeuroTest } from "../src/index.js"
+import { finished, waitFor } from "./jobWait.js"
 
 const sandbox = JobRunner.sandboxAvailable()
 if (!sandbox.available) console.warn(`jobsSandbox.test.ts skipped: ${sandbox.reason}`)
 
 const dec = new TextDecoder()
-const finished = (job: Jobs.JobDescription) => ["succeeded", "failed", "cancelled"].includes(job.status)
-
-const waitFor = (id: string, done: (job: Jobs.JobDescription) => boolean) =>
-  Effect.flatMap(Jobs.Jobs, (jobs) =>
-    jobs.status(id).pipe(
-      Effect.flatMap((job) => (done(job) ? Effect.succeed(job) : Effect.fail("not yet" as const))),
-      Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 200, while: (e) => e === "not yet" })
-    ))
 
 type Start = Omit<Jobs.StartOptions, "image" | "presetName">
 

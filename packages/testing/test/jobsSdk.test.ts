@@ -5,17 +5,10 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { NeuroTest } from "../src/index.js"
+import { waitFinished } from "./jobWait.js"
 
 const dec = new TextDecoder()
 
-const finished = (job: Jobs.JobDescription) => ["succeeded", "failed", "cancelled"].includes(job.status)
-
-const waitFinished = (id: string) =>
-  Effect.flatMap(Jobs.Jobs, (jobs) =>
-    jobs.status(id).pipe(
-      Effect.flatMap((job) => (finished(job) ? Effect.succeed(job) : Effect.fail("running" as const))),
-      Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 300, while: (e) => e === "running" })
-    ))
 
 /** Everything read from a StdStream until it ends, by file number, and the exit code if one came. */
 const drain = (stream: Jobs.StdStream) =>
