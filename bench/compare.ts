@@ -339,6 +339,15 @@ const userSplit = (o: Row | undefined, p: Row | undefined): string => {
   return ou === undefined || pu === undefined ? "" : `; user ${fixed(ou, 2)} vs ${fixed(pu, 2)} s = ${(ou / pu).toFixed(3)}x`
 }
 
+/**
+ * Why the trees of every run are removed only with the scratch folder, at the end: ext4 without a
+ * journal (this machine's root) skips, with a look-up each, inodes freed in the last 5 s (5 min
+ * while their table block is dirty) when it allocates one, so the client that ran right after a
+ * 10,000-file tree was removed paid seconds of kernel time for it (find_inode_bit,
+ * recently_deleted in `perf`), whichever client it was.
+ */
+const KEEP_TREES = "the trees of every run are kept until the end (removing one made the next client's file creations slow: ext4 without a journal)"
+
 const uploadDir: Measure = {
   name: "uploadDir",
   title: `uploadDir: ${opts.files} files x ${opts.fileKib} KiB in ${opts.dirs} folders`,
@@ -346,11 +355,9 @@ const uploadDir: Measure = {
   anchors: ["curl"],
   prepare: async (ctx) => {
     const tree = localTree()
+    // the uploaded trees stay until the end of the run (see KEEP_TREES)
     const check = (dest: string) => (_rep: number, _run: RunResult) => {
-      const at = join(ctx.storageHome, dest)
-      const n = walkFiles(at).length
-      fs.rmSync(at, { recursive: true, force: true })
-      expect(`files uploaded to storage:${dest}`, n, opts.files)
+      expect(`files uploaded to storage:${dest}`, walkFiles(join(ctx.storageHome, dest)).length, opts.files)
     }
     return {
       contenders: [
@@ -366,7 +373,8 @@ const uploadDir: Measure = {
       ],
       notes: [
         `curl loop: ONE curl process, one PUT ?op=CREATE per file from a config file, --parallel --parallel-max ${opts.curlParallel} (keep-alive);`,
-        `  the SDKs use their default concurrency (ours: Storage.DEFAULT_CONCURRENCY, neuro-sdk: 20 files at once) and make folders as they go`
+        `  the SDKs use their default concurrency (ours: Storage.DEFAULT_CONCURRENCY, neuro-sdk: 20 files at once) and make folders as they go`,
+        KEEP_TREES
       ]
     }
   },
@@ -407,10 +415,9 @@ const downloadDir: Measure = {
     progress("  uploading the source tree with curl ...")
     sh(curl(upCurlConfig(ctx, "tree", tree, "tree"), "--parallel", "--parallel-max", String(opts.curlParallel)))
     expect("files of storage:tree", walkFiles(join(ctx.storageHome, "tree")).length, opts.files)
+    // the downloaded trees stay until the end of the run (see KEEP_TREES)
     const check = (dir: string) => () => {
-      const n = walkFiles(dir).length
-      fs.rmSync(dir, { recursive: true, force: true })
-      expect(`files downloaded to ${dir}`, n, opts.files)
+      expect(`files downloaded to ${dir}`, walkFiles(dir).length, opts.files)
     }
     const down = (id: string, rep: number) => join(work, "down", `${id}-${rep}`)
     return {
@@ -437,9 +444,9 @@ const downloadDir: Measure = {
         ...python(ctx, "download_dir.py", (rep) => ["storage:tree", down("python", rep)], (rep) => check(down("python", rep))())
       ],
       notes: [
-        `curl loop: ONE curl process, one GET ?op=OPEN per file (the list of files given, no listing), --parallel --parallel-max ${opts.curlParallel} --create-dirs`
-      ],
-      teardown: () => fs.rmSync(join(ctx.storageHome, "tree"), { recursive: true, force: true })
+        `curl loop: ONE curl process, one GET ?op=OPEN per file (the list of files given, no listing), --parallel --parallel-max ${opts.curlParallel} --create-dirs`,
+        KEEP_TREES
+      ]
     }
   },
   columns: dirMeasureColumns,
