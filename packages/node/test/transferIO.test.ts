@@ -334,4 +334,22 @@ describe("NodeLocalFiles", () => {
       const notDir = yield* Effect.flip(files.rename(join(dir, "c"), join(dir, "a", "x")))
       assert.strictEqual(notDir._tag, "NotADirectory")
     }))
+
+  it.scopedLive("a write of several MiB in parts of odd sizes, at a position, lands byte for byte (it is cut into writes of 256 KiB)", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "big")
+      const sizes = [1, 262_143, 262_145, 1_048_576 + 7, 3, 700_001]
+      const parts = sizes.map((n, k) => {
+        const b = Buffer.alloc(n)
+        for (let i = 0; i < n; i++) b[i] = (i * 31 + k * 7) & 255
+        return b
+      })
+      const w = yield* NodeLocalFiles.make.open(path, { truncate: true, position: 0 })
+      yield* w.write([Buffer.from("head")])
+      yield* w.write(parts)
+      yield* w.write([Buffer.from("tail")])
+      yield* w.close
+      assert.isTrue(fs.readFileSync(path).equals(Buffer.concat([Buffer.from("head"), ...parts, Buffer.from("tail")])))
+    }))
 })
