@@ -182,12 +182,16 @@ describe("Storage over a socket", () => {
         yield* storage.mkdir("storage:files", { existOk: true })
         const up = recorder()
         yield* storage.uploadFile(pathToFileURL(join(dir, "big.bin")), "storage:files/big.bin", { progress: up.progress })
-        assert.deepStrictEqual(up.events.map((e) => e._tag === "StorageProgressStep" ? `step ${e.current}/${e.size}` : `${e._tag}`), [
-          "StorageProgressStart",
-          `step ${Storage.CHUNK_SIZE}/${big.length}`,
-          `step ${big.length}/${big.length}`,
-          "StorageProgressComplete"
-        ])
+        // a step per chunk sent; a slow request also reports its progress within it (every 100 ms at
+        // most, uploadProgress.test.ts), so a loaded machine may add steps in between
+        const tags = up.events.map((e) => e._tag)
+        assert.strictEqual(tags[0], "StorageProgressStart")
+        assert.strictEqual(tags[tags.length - 1], "StorageProgressComplete")
+        const upSteps = up.events.flatMap((e) => e._tag === "StorageProgressStep" ? [e.current] : [])
+        assert.deepStrictEqual(upSteps, [...new Set(upSteps)].sort((a, b) => a - b))
+        assert.include(upSteps, Storage.CHUNK_SIZE)
+        assert.strictEqual(upSteps[upSteps.length - 1], big.length)
+        assert.isTrue(up.events.every((e) => e._tag !== "StorageProgressStep" || e.size === big.length))
         const start = up.events[0]
         assert.isTrue(start?._tag === "StorageProgressStart" && start.size === big.length && start.dst.href === "storage://default/alice/files/big.bin")
         assert.strictEqual((yield* storage.stat("storage:files/big.bin")).size, big.length)
