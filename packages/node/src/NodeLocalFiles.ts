@@ -93,37 +93,7 @@ const call = <A>(path: string, run: (fs: typeof NodeFs, done: (error: NodeJS.Err
       run(fs, (error, value) => resume(error === null ? Effect.succeed(value as A) : Effect.fail(fsError(error, path))))
     }))
 
-/**
- * Most bytes one `writev` is given. The kernel sizes the page cache folios of a write by its
- * length: writes of a megabyte or more, while earlier writes are still being flushed to disk,
- * cost this machine 3 to 10 times the kernel time of writes of 256 KiB (1 GiB after a 1 GiB copy:
- * 1.0 to 3.3 s against 0.2 to 0.4 s).
- */
-const WRITE_PIECE = 256 * 1024
-
-/** The first `WRITE_PIECE` bytes of `parts` (cut inside a part when needed), and the rest. */
-const firstPiece = (parts: ReadonlyArray<Uint8Array>): readonly [ReadonlyArray<Uint8Array>, ReadonlyArray<Uint8Array>] => {
-  const piece: Array<Uint8Array> = []
-  let size = 0
-  let i = 0
-  for (; i < parts.length && size < WRITE_PIECE; i++) {
-    const part = parts[i]!
-    const room = WRITE_PIECE - size
-    if (part.length <= room) {
-      piece.push(part)
-      size += part.length
-    } else {
-      piece.push(part.subarray(0, room))
-      return [piece, [part.subarray(room), ...parts.slice(i + 1)]]
-    }
-  }
-  return [piece, parts.slice(i)]
-}
-
-/**
- * Write all of `chunks` at `position` (`null`: where the file is) with `writev`, at most
- * `WRITE_PIECE` bytes per call (short writes continued).
- */
+/** Write all of `chunks` at `position` (`null`: where the file is) with `writev` (short writes continued). */
 const writeAll = (
   fs: typeof NodeFs,
   fd: number,
@@ -133,19 +103,18 @@ const writeAll = (
 ) => {
   const step = (parts: ReadonlyArray<Uint8Array>, at: number | null) => {
     if (parts.length === 0) return done(null)
-    const [piece, later] = firstPiece(parts)
     const next = (error: NodeJS.ErrnoException | null, n: number) => {
       if (error !== null) return done(error)
-      // what is left of the piece after `n` bytes, then the rest
+      // what is left after `n` bytes
       let skip = n
       let i = 0
-      while (i < piece.length && skip >= piece[i]!.length) skip -= piece[i++]!.length
-      const rest = piece.slice(i)
+      while (i < parts.length && skip >= parts[i]!.length) skip -= parts[i++]!.length
+      const rest = parts.slice(i)
       if (rest.length > 0 && skip > 0) rest[0] = rest[0]!.subarray(skip)
-      step(rest.length === 0 ? later : [...rest, ...later], at === null ? null : at + n)
+      step(rest, at === null ? null : at + n)
     }
-    if (at === null) fs.writev(fd, piece, next)
-    else fs.writev(fd, piece, at, next)
+    if (at === null) fs.writev(fd, parts, next)
+    else fs.writev(fd, parts, at, next)
   }
   step(chunks.filter((c) => c.length > 0), position)
 }

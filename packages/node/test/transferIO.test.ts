@@ -335,7 +335,7 @@ describe("NodeLocalFiles", () => {
       assert.strictEqual(notDir._tag, "NotADirectory")
     }))
 
-  it.scopedLive("a write of several MiB in parts of odd sizes, at a position, lands byte for byte (it is cut into writes of 256 KiB)", () =>
+  it.scopedLive("a write of several MiB in parts of odd sizes, after a first write, lands byte for byte", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "big")
