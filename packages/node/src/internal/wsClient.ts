@@ -475,8 +475,11 @@ export const connect = (
     Http1.kill(socket)
     settle({ _tag: "Failed", error })
   }
-  socket.on("error", (e) => failed(e))
-  socket.on("close", () => failed(new Error("the connection closed during the websocket handshake")))
+  // named, to be taken off again: a TLS socket has listeners of its own on these events
+  const onHandshakeError = (e: Error) => failed(e)
+  const onHandshakeClose = () => failed(new Error("the connection closed during the websocket handshake"))
+  socket.on("error", onHandshakeError)
+  socket.on("close", onHandshakeClose)
   let head: Buffer = Buffer.alloc(0)
   receive = (data) => {
     head = head.length === 0 ? Buffer.from(data.buffer, data.byteOffset, data.length) : Buffer.concat([head, data])
@@ -494,8 +497,8 @@ export const connect = (
     if (parsed.status !== 101) return readRefusal(parsed.status, parsed.headers)
     const wrong = checkUpgrade(parsed.headers, accept, options.protocols)
     if (wrong !== undefined) return failed(new Error(wrong))
-    socket.removeAllListeners("error")
-    socket.removeAllListeners("close")
+    socket.off("error", onHandshakeError)
+    socket.off("close", onHandshakeClose)
     const connection = new Connection(modules, socket, parsed.headers["sec-websocket-protocol"] ?? "", events, options.maxPayload)
     const rest = new Uint8Array(head.buffer, head.byteOffset + end + 4, head.length - end - 4)
     receive = (bytes) => connection.receive(bytes)
@@ -519,7 +522,7 @@ export const connect = (
       onEnd: refused,
       onError: refused
     }, "GET")
-    socket.removeAllListeners("close")
+    socket.off("close", onHandshakeClose)
     socket.on("close", refused)
     receive = (bytes) => {
       try {
