@@ -346,6 +346,19 @@ describe("images of LocalPlatform's registry as job root file systems", () => {
         assert.strictEqual(done.history.reason, "Collected")
         assert.strictEqual(done.history.description, `Invalid image name '${bad}'`)
         assert.strictEqual(done.history.transitions.find((t) => t.status === "pending" && t.reason === "InvalidImageName")?.status, "pending")
+        // a reference that climbs out of the registry's folders never names a file there
+        for (const escape of [`${r.host}/alice/../../../etc:v1`, `${r.host}/alice/bb:..%2F..%2Fpasswd`]) {
+          const sent = yield* promise(() =>
+            fetch(`${p.apiUrl.href}/jobs?from_preset`, {
+              method: "POST",
+              headers: { Authorization: `Bearer ${Redacted.value(p.token("alice"))}`, "Content-Type": "application/json" },
+              body: JSON.stringify({ image: escape, preset_name: "cpu-small", cluster_name: "default", pass_config: false, command: "true" })
+            }).then((x) => x.json() as Promise<{ readonly id: string }>)
+          )
+          const refused = yield* waitFinished(sent.id)
+          assert.strictEqual(refused.status, "failed", escape)
+          assert.strictEqual(refused.history.description, `Invalid image name '${escape}'`)
+        }
         assert.strictEqual(recorded.length, before)
       }))
 
